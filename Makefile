@@ -1,0 +1,35 @@
+# Each stage runs in its own virtual environment, made on first use from its
+# requirements file: training needs TensorFlow, serving must not have it.
+PYTHON ?= python3
+VENV := .venv
+export TF_CPP_MIN_LOG_LEVEL := 2
+
+.PHONY: train export serve test bench image browser clean
+
+train: $(VENV)/train/ready
+	$(VENV)/train/bin/python -m train.train $(ARGS)
+
+export: $(VENV)/train/ready
+	$(VENV)/train/bin/python -m export.export $(ARGS)
+
+serve: $(VENV)/serve/ready
+	$(VENV)/serve/bin/python -m serve $(ARGS)
+
+test: $(VENV)/test/ready $(VENV)/serve/ready browser
+	$(VENV)/test/bin/python -m pytest tests $(ARGS)
+
+# Debian's Chromium for the browser tests (Playwright cannot download its own here).
+browser:
+	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }
+
+$(VENV)/%/ready: requirements-%.txt
+	rm -rf $(VENV)/$*
+	$(PYTHON) -m venv $(VENV)/$*
+	$(VENV)/$*/bin/pip install --quiet --upgrade pip
+	$(VENV)/$*/bin/pip install --quiet -r $<
+	touch $@
+
+$(VENV)/test/ready: requirements-train.txt
+
+clean:
+	rm -rf $(VENV)

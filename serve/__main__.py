@@ -1,0 +1,69 @@
+"""Run the service under gunicorn: `python -m serve` (or `make serve`).
+
+Settings come from flags, else environment variables, else defaults:
+  --host  HOST     (127.0.0.1)     --workers  WORKERS  (one per core)
+  --port  PORT     (8000)          --threads  THREADS  (4 per worker)
+  --model MODEL_PATH (artifacts/mnist.onnx)
+  --max-body-bytes MAX_BODY_BYTES (2 MiB)
+
+The model is checked once before any worker starts, so a missing or broken file
+stops start-up with one line; then each worker loads its own copy (onnxruntime
+sessions do not survive a fork), and gunicorn replaces any worker that dies.
+"""
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from gunicorn.app.base import BaseApplication
+
+from serve.app import MAX_BODY_BYTES, create_app
+from serve.model import DigitModel, ModelError
+
+DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "artifacts" / "mnist.onnx"
+
+
+class Server(BaseApplication):
+    """gunicorn configured from code rather than a config file."""
+
+    def __init__(self, settings: argparse.Namespace):
+        self.settings = settings
+        super().__init__()
+
+    def load_config(self):
+        self.cfg.set("bind", f"{self.settings.host}:{self.settings.port}")
+        self.cfg.set("workers", self.settings.workers)
+        self.cfg.set("threads", self.settings.threads)
+        self.cfg.set("worker_class", "gthread")
+        self.cfg.set("accesslog", "-" if self.settings.access_log else None)
+        self.cfg.set("timeout", 30)
+
+    def load(self):
+        return create_app(self.settings.model, max_body_bytes=self.settings.max_body_bytes)
+
+
+def parse_settings(argv=None) -> argparse.Namespace:
+    env = os.environ.get
+    parser = argparse.ArgumentParser(prog="python -m serve", description="Serve the digit recogniser.")
+    parser.add_argument("--host", default=env("HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(env("PORT", "8000")))
+    parser.add_argument("--workers", type=int, default=int(env("WORKERS", str(os.cpu_count() or 1))))
+    parser.add_argument("--threads", type=int, default=int(env("THREADS", "4")))
+    parser.add_argument("--model", type=Path, default=Path(env("MODEL_PATH", str(DEFAULT_MODEL))))
+    parser.add_argument("--max-body-bytes", type=int, default=int(env("MAX_BODY_BYTES", str(MAX_BODY_BYTES))))
+    parser.add_argument("--access-log", action="store_true", help="log every request to stdout")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    settings = parse_settings(argv)
+    try:
+        DigitModel(settings.model)
+    except ModelError as error:
+        sys.exit(f"error: {error}")
+    Server(settings).run()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,57 @@
+"""The exported digit model, run by onnxruntime: the only inference code serving needs."""
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import onnxruntime
+
+INPUT_NAME, OUTPUT_NAME = "image", "probs"
+
+
+class ModelError(Exception):
+    """The model file cannot serve; the message is one line for whoever starts the server."""
+
+
+class DigitModel:
+    """Loads artifacts/mnist.onnx once and checks it is the model the API promises.
+
+    One intra-op thread per session: the server runs a worker per core, and each
+    worker's requests are single images that a second thread would not speed up.
+    """
+
+    def __init__(self, path: Path, threads: int = 1):
+        self.path = Path(path)
+        try:
+            data = self.path.read_bytes()
+        except OSError as error:
+            raise ModelError(f"cannot read model {self.path}: {error.strerror}") from None
+        self.sha256 = hashlib.sha256(data).hexdigest()
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        try:
+            self.session = onnxruntime.InferenceSession(data, options, providers=["CPUExecutionProvider"])
+        except Exception as error:  # onnxruntime raises its own exception types for bad files
+            raise ModelError(f"{self.path} is not a loadable ONNX model ({str(error).splitlines()[0][:200]})") from None
+        self._check_signature()
+
+    def _check_signature(self) -> None:
+        inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
+        got_in = [(i.name, i.shape[1:]) for i in inputs]
+        got_out = [(o.name, o.shape[1:]) for o in outputs]
+        if got_in != [(INPUT_NAME, [28, 28, 1])] or got_out != [(OUTPUT_NAME, [10])]:
+            raise ModelError(f"{self.path} takes {got_in} and returns {got_out}; "
+                             f"expected '{INPUT_NAME}' [N, 28, 28, 1] -> '{OUTPUT_NAME}' [N, 10]")
+
+    def predict(self, images: np.ndarray) -> np.ndarray:
+        """(N, 28, 28) float32 in [0, 1] -> (N, 10) probabilities, in one call."""
+        return self.session.run([OUTPUT_NAME], {INPUT_NAME: images[..., None].astype(np.float32)})[0]
+
+    def card(self) -> dict:
+        """model.json written at export, or the little known without it."""
+        card_path = self.path.with_name("model.json")
+        if card_path.is_file():
+            return json.loads(card_path.read_text())
+        return {"file": self.path.name, "sha256": self.sha256}

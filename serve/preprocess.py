@@ -1,0 +1,176 @@
+"""Turn any picture of one digit into the 28x28 image the model was trained on.
+
+MNIST digits are not arbitrary 28x28 pictures: each is white ink on black, its
+bounding box scaled (antialiased, aspect kept) so the longer side is 20 px, and
+placed so its centre of mass sits at the centre of the 28x28 field. A canvas
+drawing or a photo looks nothing like that, and squashing the whole picture to
+28x28 gets about a third of drawn digits right. So every input goes through:
+
+  decode (size checked before pixels are decoded) -> grey levels, transparency
+  composited -> ink made bright on dark -> Otsu threshold -> crop to the ink ->
+  longer side to 20 px -> centre of mass to the centre of 28x28.
+
+Pure numpy and Pillow, so the serve image needs nothing else.
+"""
+
+import io
+
+import numpy as np
+from PIL import Image, ImageFilter, UnidentifiedImageError
+
+FORMATS = ("PNG", "JPEG", "WEBP", "GIF", "BMP")
+MAX_PIXELS = 4096 * 4096
+MIN_CONTRAST = 0.15  # ink this close to the paper is no ink at all
+SIDE, BOX = 28, 20
+
+
+class ImageError(ValueError):
+    """An input that cannot be read as a digit; `status` is the HTTP answer it deserves."""
+
+    status = 400
+
+
+class UnsupportedImage(ImageError):
+    status = 415
+
+
+class ImageTooLarge(ImageError):
+    status = 413
+
+
+class EmptyDrawing(ImageError):
+    status = 422
+
+
+def decode(data: bytes) -> Image.Image:
+    """The first frame of a PNG, JPEG, WebP, GIF or BMP, refusing huge ones unread.
+
+    Image.open parses only the header, so a small file that would inflate to
+    gigabytes (a decompression bomb) is refused before any pixel is decoded.
+    """
+    if not data:
+        raise ImageError("The image is empty (0 bytes).")
+    try:
+        image = Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError:
+        raise ImageTooLarge(f"The image is too large; at most {MAX_PIXELS // 1_000_000} megapixels.") from None
+    except (UnidentifiedImageError, OSError, ValueError):
+        raise ImageError("This is not an image (expected PNG, JPEG, WebP, GIF or BMP).") from None
+    if image.format not in FORMATS:
+        raise UnsupportedImage(f"{image.format} images are not supported; send PNG, JPEG, WebP, GIF or BMP.")
+    width, height = image.size
+    if width * height > MAX_PIXELS:
+        raise ImageTooLarge(f"The image is {width}x{height} pixels; at most "
+                            f"{MAX_PIXELS // 1_000_000} megapixels are accepted.")
+    try:
+        image.load()  # decodes the first frame of an animation only
+    except (OSError, ValueError, SyntaxError, EOFError):
+        raise ImageError("The image is damaged or truncated and cannot be decoded.") from None
+    return image
+
+
+def grey_levels(image: Image.Image) -> np.ndarray:
+    """Luminance in [0, 1], with transparency composited onto a contrasting backdrop.
+
+    A canvas exports untouched pixels as transparent black, so dropping alpha would
+    turn black-on-transparent into black-on-black. What is opaque is what was drawn;
+    it goes onto white if it is dark and onto black if it is light.
+    """
+    if image.mode in ("I", "F") or image.mode.startswith("I;16"):
+        values = np.asarray(image, dtype=np.float32)  # 16- or 32-bit grey: scale by its own depth
+        return values / (65535 if values.max() > 255 else 255)
+    rgba = np.asarray(image.convert("RGBA"), dtype=np.float32) / 255
+    luma = rgba[..., :3] @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    alpha = rgba[..., 3]
+    if alpha.min() == 1:
+        return luma
+    drawn_luma = (luma * alpha).sum() / max(alpha.sum(), 1e-6)
+    backdrop = 1.0 if drawn_luma < 0.5 else 0.0
+    return luma * alpha + backdrop * (1 - alpha)
+
+
+def ink_intensity(luma: np.ndarray) -> np.ndarray:
+    """Ink in [0, 1] on a background of 0, whichever way round the picture was.
+
+    The paper is judged from the picture's border, which a single digit rarely
+    touches; the ink is whichever of darker or lighter departs from it more.
+    """
+    border = np.concatenate([luma[0], luma[-1], luma[:, 0], luma[:, -1]])
+    paper = float(np.median(border))
+    darker = np.clip(paper - luma - 0.1, 0, None).sum()
+    lighter = np.clip(luma - paper - 0.1, 0, None).sum()
+    ink = (paper - luma) if darker > lighter else (luma - paper)
+    ink = np.clip(ink, 0, None)
+    contrast = float(np.percentile(ink, 99.9)) if ink.size >= 1000 else float(ink.max())
+    if contrast < MIN_CONTRAST:
+        raise EmptyDrawing("The drawing is empty: no ink was found.")
+    return np.clip(ink / contrast, 0, 1)
+
+
+def otsu_threshold(values: np.ndarray) -> float:
+    """Otsu's threshold on [0, 1] values: the level that best splits ink from paper.
+
+    A few lines of numpy, so the serve image does not need scikit-image for it.
+    """
+    counts, edges = np.histogram(values, bins=256, range=(0, 1))
+    centres = (edges[:-1] + edges[1:]) / 2
+    weight_low = np.cumsum(counts)
+    weight_high = weight_low[-1] - weight_low
+    mass_low = np.cumsum(counts * centres)
+    mean_low = mass_low / np.maximum(weight_low, 1)
+    mean_high = (mass_low[-1] - mass_low) / np.maximum(weight_high, 1)
+    between_variance = weight_low * weight_high * (mean_low - mean_high) ** 2
+    return float(centres[np.argmax(between_variance)])
+
+
+def crop_to_ink(ink: np.ndarray) -> np.ndarray:
+    """The ink's bounding box, after paper grain and specks below Otsu's level are cleared."""
+    floor = otsu_threshold(ink) / 2
+    ink = np.clip((ink - floor) / (1 - floor), 0, 1)
+    mask = ink > 0
+    if min(ink.shape) >= 64:  # specks of a photo's noise; too coarse for a small image
+        mask = np.asarray(Image.fromarray(mask).filter(ImageFilter.MedianFilter(3)))
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if rows.size == 0:
+        raise EmptyDrawing("The drawing is empty: no ink was found.")
+    return ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+
+
+def fit_box(ink: np.ndarray) -> np.ndarray:
+    """Scaled with antialiasing so the longer side is 20 px, aspect kept."""
+    height, width = ink.shape
+    scale = BOX / max(height, width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    resized = Image.fromarray(ink.astype(np.float32)).resize(size, Image.Resampling.LANCZOS)
+    return np.clip(np.asarray(resized), 0, 1)
+
+
+def centre_by_mass(digit: np.ndarray) -> np.ndarray:
+    """Placed in 28x28 with its centre of mass at the centre, as MNIST digits are."""
+    height, width = digit.shape
+    total = digit.sum()
+    rows, cols = np.indices(digit.shape)
+    mass_row = (rows * digit).sum() / total if total else height / 2
+    mass_col = (cols * digit).sum() / total if total else width / 2
+    top = int(np.clip(round(SIDE / 2 - mass_row), 0, SIDE - height))
+    left = int(np.clip(round(SIDE / 2 - mass_col), 0, SIDE - width))
+    field = np.zeros((SIDE, SIDE), dtype=np.float32)
+    field[top:top + height, left:left + width] = digit
+    return field
+
+
+def to_mnist(image: Image.Image) -> np.ndarray:
+    """float32 (28, 28) in [0, 1], white on black: what the model expects."""
+    return centre_by_mass(fit_box(crop_to_ink(ink_intensity(grey_levels(image)))))
+
+
+def from_bytes(data: bytes) -> np.ndarray:
+    """The whole path from an uploaded file's bytes to the model's input."""
+    return to_mnist(decode(data))
+
+
+def to_png(field: np.ndarray) -> bytes:
+    """The 28x28 model input as an 8-bit PNG, to show people what the model saw."""
+    buffer = io.BytesIO()
+    Image.fromarray((field * 255).round().astype(np.uint8)).save(buffer, format="PNG")
+    return buffer.getvalue()

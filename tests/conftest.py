@@ -1,0 +1,69 @@
+"""Shared fixtures: the MNIST data and a real server on loopback.
+
+The server under test always runs from .venv/serve, the environment built from
+requirements-serve.txt alone, exactly as `make serve` and the serve image run it.
+"""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVE_PYTHON = ROOT / ".venv" / "serve" / "bin" / "python"
+sys.path.insert(0, str(ROOT))
+
+import mnist  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def data() -> mnist.Mnist:
+    return mnist.load()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class RunningServer:
+    """`python -m serve` in its own process, started and stopped by a test."""
+
+    def __init__(self, *args, env=None):
+        assert SERVE_PYTHON.exists(), f"{SERVE_PYTHON} is missing: run `make test`"
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen(
+            [str(SERVE_PYTHON), "-m", "serve", "--port", str(self.port), *args],
+            cwd=ROOT, env={**os.environ, **(env or {})},
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+    def wait_healthy(self, timeout=60) -> "RunningServer":
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited {self.process.returncode}: {self.process.stdout.read()}")
+            try:
+                if requests.get(self.url + "/healthz", timeout=1).status_code == 200:
+                    return self
+            except requests.ConnectionError:
+                time.sleep(0.2)
+        raise TimeoutError(f"server on {self.url} not healthy after {timeout}s")
+
+    def stop(self) -> str:
+        self.process.terminate()
+        output, _ = self.process.communicate(timeout=30)
+        return output
+
+
+@pytest.fixture(scope="session")
+def server():
+    running = RunningServer("--workers", "2").wait_healthy()
+    yield running
+    running.stop()

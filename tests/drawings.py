@@ -1,0 +1,50 @@
+"""MNIST digits re-drawn the way people hand them to the service.
+
+A person's drawing is not a 28x28 MNIST image: it is a canvas of a few hundred
+pixels, the digit somewhere on it at some size, black on white, white on black,
+or black on a transparent background (what a canvas exports). These helpers turn
+test digits into such canvases so the service can be measured on inputs that
+look like real use, with the true labels known.
+"""
+
+import io
+
+import numpy as np
+from PIL import Image
+
+STYLES = ("black-on-white", "white-on-black", "black-on-transparent")
+
+
+def as_canvas(digit: np.ndarray, rng: np.random.Generator, style: str) -> Image.Image:
+    """`digit` (28x28 uint8, white on black) upscaled onto a 280-500 px canvas, at a
+    random place, its ink 30-90% of the canvas' height."""
+    side = int(rng.integers(280, 501))
+    rows, cols = np.flatnonzero(digit.max(axis=1)), np.flatnonzero(digit.max(axis=0))
+    ink = np.pad(digit[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1], 1)
+    scale = min(rng.uniform(0.3, 0.9) * side / (ink.shape[0] - 2), (side - 1) / ink.shape[1])
+    height, width = round(ink.shape[0] * scale), round(ink.shape[1] * scale)
+    big = np.asarray(Image.fromarray(ink).resize((width, height), Image.Resampling.BICUBIC))
+    canvas = np.zeros((side, side), dtype=np.uint8)
+    top, left = rng.integers(0, side - height + 1), rng.integers(0, side - width + 1)
+    canvas[top:top + height, left:left + width] = big
+    ink = canvas
+    if style == "white-on-black":
+        return Image.fromarray(ink)
+    if style == "black-on-white":
+        return Image.fromarray(255 - ink)
+    rgba = np.zeros((side, side, 4), dtype=np.uint8)
+    rgba[..., 3] = ink
+    return Image.fromarray(rgba)
+
+
+def png_bytes(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def canvases(digits: np.ndarray, seed: int = 0):
+    """PNG bytes of each digit as a canvas, the styles taken in turn."""
+    rng = np.random.default_rng(seed)
+    for i, digit in enumerate(digits):
+        yield png_bytes(as_canvas(digit, rng, STYLES[i % len(STYLES)]))
