@@ -14,6 +14,7 @@ Pure numpy and Pillow, so the serve image needs nothing else.
 """
 
 import io
+import warnings
 
 import numpy as np
 from PIL import Image, ImageFilter, UnidentifiedImageError
@@ -22,6 +23,10 @@ FORMATS = ("PNG", "JPEG", "WEBP", "GIF", "BMP")
 MAX_PIXELS = 4096 * 4096
 MIN_CONTRAST = 0.15  # ink this close to the paper is no ink at all
 SIDE, BOX = 28, 20
+
+# decode() enforces its own, lower pixel limit right after reading the header;
+# Pillow's warning about large images would only repeat that in the logs.
+warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
 
 
 class ImageError(ValueError):
@@ -94,17 +99,59 @@ def ink_intensity(luma: np.ndarray) -> np.ndarray:
 
     The paper is judged from the picture's border, which a single digit rarely
     touches; the ink is whichever of darker or lighter departs from it more.
+    Dark ink on paper is measured against the paper's local brightness, as
+    light falls on both alike: a pen stroke in the shade is as black as one in
+    the sun. Light ink on a dark ground is measured as a difference.
     """
     border = np.concatenate([luma[0], luma[-1], luma[:, 0], luma[:, -1]])
     paper = float(np.median(border))
     darker = np.clip(paper - luma - 0.1, 0, None).sum()
     lighter = np.clip(luma - paper - 0.1, 0, None).sum()
-    ink = (paper - luma) if darker > lighter else (luma - paper)
+    if darker > lighter:
+        paper_luma = paper - lighting(paper - luma)
+        ink = 1 - luma / np.maximum(paper_luma, 0.05)
+    else:
+        ink = luma - paper - lighting(luma - paper)
     ink = np.clip(ink, 0, None)
     contrast = float(np.percentile(ink, 99.9)) if ink.size >= 1000 else float(ink.max())
     if contrast < MIN_CONTRAST:
         raise EmptyDrawing("The drawing is empty: no ink was found.")
     return np.clip(ink / contrast, 0, 1)
+
+
+def lighting(ink: np.ndarray) -> np.ndarray:
+    """How far the paper itself departs from its median level, as a quadratic surface.
+
+    A photo is lit unevenly: one side of the paper can be darker than the ink's
+    contrast, and would be cropped in as ink. On a 64 px copy, the surface is
+    fitted to the paper alone (what stays below Otsu's threshold, kept clear of
+    the strokes' edges), twice, the second time with the first shading removed.
+    On a canvas drawing the paper is flat and the surface is zero.
+    """
+    small = Image.fromarray(ink.astype(np.float32))
+    small.thumbnail((64, 64), Image.Resampling.BOX)
+    values = np.asarray(small)
+    terms = quadratic_terms(*values.shape).reshape(-1, 6)
+    coefficients = np.zeros(6, dtype=np.float32)
+    for _ in range(2):
+        flat = values - (terms @ coefficients).reshape(values.shape)
+        low, high = flat.min(), flat.max()
+        if high - low < MIN_CONTRAST:
+            break
+        is_ink = flat > low + (high - low) * otsu_threshold((flat - low) / (high - low))
+        near_ink = np.asarray(Image.fromarray(is_ink).filter(ImageFilter.MaxFilter(3)))
+        paper = ~near_ink.ravel()
+        if paper.sum() < 6:
+            break
+        coefficients = np.linalg.lstsq(terms[paper], values.ravel()[paper], rcond=None)[0].astype(np.float32)
+    return quadratic_terms(*ink.shape) @ coefficients
+
+
+def quadratic_terms(height: int, width: int) -> np.ndarray:
+    """1, x, y, x², xy, y² at every pixel, x and y running over [0, 1]."""
+    y, x = np.meshgrid(np.linspace(0, 1, height, dtype=np.float32),
+                       np.linspace(0, 1, width, dtype=np.float32), indexing="ij")
+    return np.stack([np.ones_like(x), x, y, x * x, x * y, y * y], axis=-1)
 
 
 def otsu_threshold(values: np.ndarray) -> float:

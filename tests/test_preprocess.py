@@ -1,0 +1,126 @@
+"""Preprocessing: any picture of a digit becomes a centred 20-in-28 MNIST-style image."""
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from serve import preprocess
+from tests.drawings import png_bytes
+
+
+def mass_centre(field):
+    rows, cols = np.indices(field.shape)
+    return (rows * field).sum() / field.sum(), (cols * field).sum() / field.sum()
+
+
+def ink_box(field):
+    rows, cols = np.flatnonzero(field.max(axis=1) > 0.05), np.flatnonzero(field.max(axis=0) > 0.05)
+    return rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1
+
+
+def seven(size=400, ink=0, paper=255, mode="L", width=24, offset=(60, 40)):
+    """A '7' drawn with thick lines somewhere on a canvas."""
+    image = Image.new(mode, (size, size), paper)
+    draw = ImageDraw.Draw(image)
+    x, y = offset
+    draw.line([(x, y), (x + 150, y), (x + 60, y + 250)], fill=ink, width=width, joint="curve")
+    return image
+
+
+def test_digit_is_scaled_to_20px_and_centred_by_mass():
+    field = preprocess.to_mnist(seven())
+    assert field.shape == (28, 28) and field.dtype == np.float32
+    assert 0 <= field.min() and field.max() <= 1
+    assert max(ink_box(field)) in (20, 21)  # 20 px box, plus antialiasing's faint edge
+    row, col = mass_centre(field)
+    assert abs(row - 14) <= 0.5 and abs(col - 14) <= 0.5
+
+
+def test_aspect_ratio_is_kept():
+    image = Image.new("L", (300, 300), 255)
+    ImageDraw.Draw(image).rectangle([140, 50, 159, 249], fill=0)  # 20 wide, 200 tall
+    height, width = ink_box(preprocess.to_mnist(image))
+    assert height in (20, 21) and width in (2, 3, 4)
+
+
+def test_polarity_is_detected():
+    dark_on_light = preprocess.to_mnist(seven(ink=0, paper=255))
+    light_on_dark = preprocess.to_mnist(seven(ink=255, paper=0))
+    grey_on_grey = preprocess.to_mnist(seven(ink=60, paper=180))
+    assert np.abs(dark_on_light - light_on_dark).max() < 0.02
+    assert np.abs(dark_on_light - grey_on_grey).max() < 0.05
+
+
+@pytest.mark.parametrize("ink", [(0, 0, 0, 255), (255, 255, 255, 255), (30, 60, 200, 255)])
+def test_transparent_background_is_composited(ink):
+    drawn = seven(mode="RGBA", ink=ink, paper=(0, 0, 0, 0))
+    expected = preprocess.to_mnist(seven())
+    assert np.abs(preprocess.to_mnist(drawn) - expected).max() < 0.05
+
+
+@pytest.mark.parametrize("image", [
+    Image.new("L", (300, 300), 255),
+    Image.new("RGBA", (300, 300), (0, 0, 0, 0)),
+    Image.new("L", (1, 1), 0),
+    Image.new("RGB", (200, 200), (128, 128, 128)),
+], ids=["white", "transparent", "1x1", "grey"])
+def test_empty_drawing_is_refused(image):
+    with pytest.raises(preprocess.EmptyDrawing, match="empty"):
+        preprocess.from_bytes(png_bytes(image))
+
+
+def test_sixteen_bit_cmyk_palette_and_animation_read_like_the_plain_image():
+    expected = preprocess.to_mnist(seven())
+    sixteen = Image.fromarray(np.asarray(seven(), dtype=np.uint16) * 257)
+    cmyk = io.BytesIO()
+    seven().convert("CMYK").save(cmyk, format="JPEG", quality=95)
+    palette = seven().convert("P")
+    animation = io.BytesIO()
+    seven().save(animation, format="GIF", save_all=True, append_images=[Image.new("L", (400, 400), 255)])
+    for data in (png_bytes(sixteen), cmyk.getvalue(), png_bytes(palette), animation.getvalue()):
+        assert np.abs(preprocess.from_bytes(data) - expected).max() < 0.1
+
+
+def test_photo_with_uneven_light_and_noise_reads_like_a_clean_drawing():
+    rng = np.random.default_rng(0)
+    clean = np.asarray(seven(ink=40, paper=230), dtype=np.float32)
+    light = np.linspace(0.65, 1.0, 400)[None, :] * np.linspace(0.8, 1.0, 400)[:, None]
+    photo = np.clip(clean * light + rng.normal(0, 12, clean.shape), 0, 255).astype(np.uint8)
+    jpeg = io.BytesIO()
+    Image.fromarray(photo).convert("RGB").save(jpeg, format="JPEG", quality=80)
+    got, expected = preprocess.from_bytes(jpeg.getvalue()), preprocess.to_mnist(seven())
+    assert np.corrcoef(got.ravel(), expected.ravel())[0, 1] > 0.95
+
+
+def test_mnist_digit_passes_through_nearly_unchanged(data):
+    digits = data.test_images[:50]
+    fields = np.stack([preprocess.to_mnist(Image.fromarray(d)) for d in digits])
+    assert np.abs(fields - digits / 255).mean() < 0.03
+
+
+@pytest.mark.parametrize("data, error, words", [
+    (b"", preprocess.ImageError, "empty"),
+    (b"hello, not an image", preprocess.ImageError, "not an image"),
+    (png_bytes(seven())[:300], preprocess.ImageError, "truncated"),
+], ids=["zero-bytes", "text", "truncated-png"])
+def test_undecodable_bytes_are_refused(data, error, words):
+    with pytest.raises(error, match=words):
+        preprocess.decode(data)
+
+
+def test_unsupported_format_is_415():
+    tiff = io.BytesIO()
+    seven().save(tiff, format="TIFF")
+    with pytest.raises(preprocess.UnsupportedImage) as caught:
+        preprocess.decode(tiff.getvalue())
+    assert caught.value.status == 415
+
+
+def test_huge_dimensions_are_refused_before_decoding():
+    bomb = png_bytes(Image.new("1", (10_000, 10_000), 1))
+    assert len(bomb) < 100_000  # tiny file, 100 megapixels once decoded
+    with pytest.raises(preprocess.ImageTooLarge, match="10000x10000") as caught:
+        preprocess.decode(bomb)
+    assert caught.value.status == 413

@@ -1,0 +1,47 @@
+"""Smoke run of the first two stages with TensorFlow for real: train -> export -> parity."""
+
+import json
+
+import numpy as np
+import onnxruntime
+import pytest
+
+from export import export
+from train import train
+
+
+def test_train_then_export_on_a_few_thousand_images(tmp_path):
+    train.main(["--epochs", "2", "--limit", "3000", "--seed", "3", "--out", str(tmp_path)])
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["train_size"] == 3000 and metrics["epochs"] == 2
+    assert metrics["test_accuracy"] > 0.5  # far above chance after seconds of training
+    assert len(metrics["per_class_accuracy"]) == 10 and len(metrics["history"]["val_accuracy"]) == 2
+    assert (tmp_path / "training-curves.png").exists() and (tmp_path / "confusion-matrix.png").exists()
+
+    export.main(["--artifacts", str(tmp_path)])
+    card = json.loads((tmp_path / "model.json").read_text())
+    assert card["parity"]["images"] == 10_000
+    assert card["parity"]["max_probability_difference"] < 1e-4 and card["parity"]["argmax_agreement"] >= 0.9999
+    assert abs(card["test_accuracy"] - metrics["test_accuracy"]) < 1e-3
+    session = onnxruntime.InferenceSession(tmp_path / "mnist.onnx", providers=["CPUExecutionProvider"])
+    assert session.run(["probs"], {"image": np.zeros((3, 28, 28, 1), np.float32)})[0].shape == (3, 10)
+
+
+def test_export_refuses_a_model_that_disagrees_with_keras():
+    keras_probs = np.eye(10, dtype=np.float32)[np.arange(100) % 10]
+
+    class Drifted:
+        def run(self, names, feeds):
+            return [np.roll(keras_probs[: len(feeds["image"])], 1, axis=1)]
+
+    class Model:
+        def predict(self, images, **kwargs):
+            return keras_probs[: len(images)]
+
+    with pytest.raises(export.ExportError, match="ONNX disagrees with Keras"):
+        export.check_parity(Model(), Drifted(), np.zeros((100, 28, 28, 1), np.float32), np.arange(100) % 10)
+
+
+def test_missing_data_directory_is_one_clear_line(tmp_path, capsys):
+    with pytest.raises(SystemExit, match=r"^error: MNIST directory .*nowhere does not exist$"):
+        train.main(["--data", str(tmp_path / "nowhere"), "--out", str(tmp_path)])

@@ -1,0 +1,208 @@
+"""The drawing page in a real browser (Debian's Chromium driven by Playwright),
+against the real server on loopback. Digits are drawn with pointer strokes."""
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+from tests.conftest import RunningServer
+from tests.drawings import as_canvas, png_bytes
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"]
+SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: `make test` installs Debian's chromium"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    context = browser.new_context(viewport={"width": 1100, "height": 800})
+    page = context.new_page()
+    page.goto(server.url)
+    yield page
+    context.close()
+
+
+# Strokes of each digit in a unit box; drawn scaled and moved onto the pad.
+def ellipse(steps=40):
+    return [[(0.5 + 0.32 * math.sin(2 * math.pi * i / steps), 0.5 - 0.48 * math.cos(2 * math.pi * i / steps))
+             for i in range(steps + 1)]]
+
+
+DIGITS = {
+    1: [[(0.55, 0.0), (0.5, 0.5), (0.45, 1.0)]],
+    0: ellipse(),
+    7: [[(0.1, 0.05), (0.9, 0.05), (0.65, 0.35), (0.4, 1.0)]],
+}
+
+
+def draw(page, strokes, left, top, size):
+    """Mouse strokes on the pad; `left`, `top`, `size` are fractions of the pad."""
+    box = page.locator("#pad").bounding_box()
+    for stroke in strokes:
+        points = [(box["x"] + (left + x * size) * box["width"], box["y"] + (top + y * size) * box["height"])
+                  for x, y in stroke]
+        page.mouse.move(*points[0])
+        page.mouse.down()
+        for point in points[1:]:
+            page.mouse.move(*point, steps=6)
+        page.mouse.up()
+
+
+@pytest.mark.parametrize("digit, left, top, size", [
+    (1, 0.35, 0.2, 0.6),
+    (0, 0.1, 0.1, 0.45),
+    (7, 0.45, 0.5, 0.4),
+    (7, 0.15, 0.1, 0.75),
+    (0, 0.3, 0.25, 0.5),
+    (1, 0.05, 0.6, 0.3),
+])
+def test_drawn_digit_is_read(page, digit, left, top, size):
+    draw(page, DIGITS[digit], left, top, size)
+    expect(page.locator("#digit")).to_have_text(str(digit))  # predicted by itself after the stroke
+    expect(page.locator("#confidence")).to_contain_text("% sure")
+    expect(page.locator("#probabilities li")).to_have_count(10)
+    expect(page.locator("#probabilities li.top .label")).to_have_text(str(digit))
+    lit = page.evaluate("() => document.querySelector('#preview').getContext('2d')"
+                        ".getImageData(0, 0, 28, 28).data.filter((v, i) => i % 4 === 0 && v > 128).length")
+    assert 20 < lit < 400  # the 28x28 input is shown, ink on black
+
+
+def test_undo_and_clear_with_buttons_and_keys(page):
+    draw(page, DIGITS[1], 0.35, 0.2, 0.6)
+    expect(page.locator("#digit")).to_have_text("1")
+    draw(page, ellipse(), 0.0, 0.0, 0.3)  # a stray loop in the corner
+    page.click("#undo")
+    expect(page.locator("#digit")).to_have_text("1")
+    draw(page, ellipse(), 0.0, 0.0, 0.3)
+    page.keyboard.press("Control+z")
+    expect(page.locator("#digit")).to_have_text("1")
+    page.click("#clear")
+    expect(page.locator("#digit")).to_have_text("?")
+    expect(page.locator("#message")).to_have_text("Draw a digit from 0 to 9.")
+    draw(page, DIGITS[7], 0.2, 0.2, 0.6)
+    expect(page.locator("#digit")).to_have_text("7")
+    page.keyboard.press("Escape")
+    expect(page.locator("#digit")).to_have_text("?")
+
+
+def test_predict_button_asks_again(page):
+    draw(page, DIGITS[0], 0.2, 0.2, 0.6)
+    expect(page.locator("#digit")).to_have_text("0")
+    with page.expect_response("**/api/predict") as answer:
+        page.click("#predict")
+    assert answer.value.json()["digit"] == 0
+    expect(page.locator("#digit")).to_have_text("0")
+
+
+def test_upload_and_drop_an_image(page, data, tmp_path):
+    photo = tmp_path / "digit.png"
+    photo.write_bytes(png_bytes(as_canvas(data.test_images[0], np.random.default_rng(0), "black-on-white")))
+    page.set_input_files("#upload", str(photo))
+    expect(page.locator("#digit")).to_have_text(str(data.test_labels[0]))
+
+    drawing = png_bytes(as_canvas(data.test_images[1], np.random.default_rng(1), "white-on-black"))
+    page.evaluate("""bytes => {
+        const file = new File([new Uint8Array(bytes)], "drop.png", {type: "image/png"});
+        const transfer = new DataTransfer();
+        transfer.items.add(file);
+        document.querySelector("#drop-zone").dispatchEvent(new DragEvent("drop", {dataTransfer: transfer, bubbles: true}));
+    }""", list(drawing))
+    expect(page.locator("#digit")).to_have_text(str(data.test_labels[1]))
+
+
+def test_server_error_is_shown_in_words(page, tmp_path):
+    not_an_image = tmp_path / "notes.png"
+    not_an_image.write_text("shopping list")
+    page.set_input_files("#upload", str(not_an_image))
+    expect(page.locator("#message")).to_have_text("This is not an image (expected PNG, JPEG, WebP, GIF or BMP).")
+
+
+def test_low_confidence_names_the_top_two(page):
+    """The model rarely hesitates on a clean drawing, so the answer here is staged."""
+    probabilities = [0.01, 0.0, 0.0, 0.0, 0.52, 0.0, 0.0, 0.02, 0.0, 0.45]
+    page.route("**/api/predict", lambda route: route.fulfill(json={
+        "digit": 4, "confidence": 0.52, "probabilities": probabilities, "input": "", "model": "x", "elapsed_ms": 1}))
+    draw(page, DIGITS[1], 0.35, 0.2, 0.6)
+    expect(page.locator("#message")).to_have_text("Not sure: 4 or 9?")
+    expect(page.locator("#digit")).to_have_class("unsure")
+
+
+def test_network_failure_is_shown_in_words(browser):
+    server = RunningServer("--workers", "1").wait_healthy()
+    context = browser.new_context()
+    page = context.new_page()
+    try:
+        page.goto(server.url)
+        expect(page.locator("#message")).to_have_text("Draw a digit from 0 to 9.")
+        server.stop()
+        draw(page, DIGITS[1], 0.35, 0.2, 0.6)
+        expect(page.locator("#message")).to_contain_text("Cannot reach the server")
+    finally:
+        context.close()
+        if server.process.poll() is None:
+            server.stop()
+
+
+def test_controls_are_labelled_and_reachable_by_keyboard(page):
+    for name in ("Undo", "Clear", "Predict"):
+        expect(page.get_by_role("button", name=name)).to_be_visible()
+    expect(page.get_by_label("Upload…")).to_be_attached()
+    expect(page.get_by_role("status")).to_have_attribute("aria-live", "polite")
+    focused = []
+    for _ in range(5):
+        page.keyboard.press("Tab")
+        focused.append(page.evaluate("() => document.activeElement.id"))
+    assert {"undo", "clear", "predict", "upload"} <= set(focused)
+
+
+def test_desktop_screenshot_light_and_dark(browser, server):
+    SCREENSHOTS.mkdir(exist_ok=True)
+    for scheme in ("light", "dark"):
+        context = browser.new_context(viewport={"width": 1100, "height": 760}, color_scheme=scheme)
+        page = context.new_page()
+        page.goto(server.url)
+        draw(page, DIGITS[7], 0.2, 0.15, 0.65)
+        expect(page.locator("#digit")).to_have_text("7")
+        page.wait_for_timeout(300)  # the bars' short transition
+        page.screenshot(path=SCREENSHOTS / f"desktop-{scheme}.png")
+        context.close()
+
+
+def touch_stroke(page, cdp, points):
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": points[0][0], "y": points[0][1]}]})
+    for x, y in points[1:]:
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": x, "y": y}]})
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+
+
+def test_phone_with_touch(browser, server):
+    context = browser.new_context(viewport={"width": 360, "height": 740}, device_scale_factor=3,
+                                  is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.goto(server.url)
+    cdp = context.new_cdp_session(page)
+    box = page.locator("#pad").bounding_box()
+    assert box["width"] >= 300 and page.evaluate("() => document.documentElement.scrollWidth") <= 360
+    assert page.evaluate("() => document.querySelector('#pad').width") == round(box["width"] * 3)  # crisp
+    scroll_before = page.evaluate("() => window.scrollY")
+    x = box["x"] + box["width"] * 0.5
+    touch_stroke(page, cdp, [(x + 4 * (1 - t / 20), box["y"] + box["height"] * (0.15 + 0.035 * t)) for t in range(21)])
+    expect(page.locator("#digit")).to_have_text("1")
+    assert page.evaluate("() => window.scrollY") == scroll_before  # drawing did not scroll the page
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.wait_for_timeout(300)
+    page.screenshot(path=SCREENSHOTS / "phone.png", full_page=True)
+    context.close()
