@@ -95,7 +95,7 @@ def create_app(model_path, web_dir=WEB_DIR, max_body_bytes=MAX_BODY_BYTES) -> bo
     def index():
         return bottle.static_file("index.html", root=str(web_dir))
 
-    @app.get("/<path:path>")
+    @app.get("/<path:re:(?!api/).+>")
     def static(path):
         return bottle.static_file(path, root=str(web_dir))  # refuses paths outside web_dir
 

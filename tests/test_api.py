@@ -78,8 +78,8 @@ def test_batch_answers_each_image_from_one_model_call(server, samples):
     assert len({p["elapsed_ms"] for p in predictions}) == 1  # one call, one time for all
 
 
-def test_batch_limits_and_names_the_bad_image(server, samples):
-    good = base64.b64encode(samples[0][0]).decode()
+def test_batch_limits_and_names_the_bad_image(server, data):
+    good = base64.b64encode(png_bytes(Image.fromarray(data.test_images[0]))).decode()  # small: 257 fit in 2 MiB
     too_many = requests.post(server.url + BATCH, json={"images": [good] * 257})
     assert too_many.status_code == 400 and "1 to 256" in too_many.json()["error"]
     blank = base64.b64encode(png_bytes(Image.new("L", (50, 50), 255))).decode()
