@@ -1,0 +1,15 @@
+"""The README tells the truth: its figures are the measured ones, its test command is CI's."""
+
+from bench import report
+from tests.conftest import ROOT
+
+
+def test_readme_figures_match_the_artifacts():
+    assert (ROOT / "README.md").read_text() == report.rendered_readme(), "run `python -m bench.report`"
+
+
+def test_ci_runs_the_readmes_test_command():
+    assert "make test " in (ROOT / "README.md").read_text()
+    ci_commands = [line for line in (ROOT / ".ci" / "run").read_text().splitlines()
+                   if line.strip() and not line.startswith(("#", "set ", "cd "))]
+    assert ci_commands == ["make test"]
