@@ -38,6 +38,7 @@ class Server(BaseApplication):
         self.cfg.set("worker_class", "gthread")
         self.cfg.set("accesslog", "-" if self.settings.access_log else None)
         self.cfg.set("timeout", 30)
+        self.cfg.set("control_socket_disable", True)  # no socket file on disk; signals suffice
 
     def load(self):
         return create_app(self.settings.model, max_body_bytes=self.settings.max_body_bytes)

@@ -21,6 +21,7 @@ from PIL import Image, ImageFilter, UnidentifiedImageError
 
 FORMATS = ("PNG", "JPEG", "WEBP", "GIF", "BMP")
 MAX_PIXELS = 4096 * 4096
+WORK_SIDE = 256  # px: pictures are reduced to this before the ink is looked for
 MIN_CONTRAST = 0.15  # ink this close to the paper is no ink at all
 SIDE, BOX = 28, 20
 
@@ -75,23 +76,27 @@ def decode(data: bytes) -> Image.Image:
 
 
 def grey_levels(image: Image.Image) -> np.ndarray:
-    """Luminance in [0, 1], with transparency composited onto a contrasting backdrop.
+    """Luminance in [0, 1], at most 256 px a side, transparency composited.
 
+    The digit ends up 20 px tall, so finer detail than 256 px is wasted work; the
+    reduction averages pixels (antialiasing) before anything else is computed.
     A canvas exports untouched pixels as transparent black, so dropping alpha would
     turn black-on-transparent into black-on-black. What is opaque is what was drawn;
-    it goes onto white if it is dark and onto black if it is light.
+    it goes onto white if it is dark and onto black if it is light. Alpha is
+    premultiplied before reducing, so transparent pixels lend no colour to edges.
     """
+    factor = -(-max(image.size) // WORK_SIDE)
     if image.mode in ("I", "F") or image.mode.startswith("I;16"):
-        values = np.asarray(image, dtype=np.float32)  # 16- or 32-bit grey: scale by its own depth
+        values = np.asarray(image.convert("F").reduce(factor))  # 16- or 32-bit grey
         return values / (65535 if values.max() > 255 else 255)
-    rgba = np.asarray(image.convert("RGBA"), dtype=np.float32) / 255
-    luma = rgba[..., :3] @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    rgba = np.asarray(image.convert("RGBA").convert("RGBa").reduce(factor), dtype=np.float32) / 255
+    luma = rgba[..., :3] @ np.array([0.299, 0.587, 0.114], dtype=np.float32)  # premultiplied
     alpha = rgba[..., 3]
     if alpha.min() == 1:
         return luma
-    drawn_luma = (luma * alpha).sum() / max(alpha.sum(), 1e-6)
+    drawn_luma = luma.sum() / max(alpha.sum(), 1e-6)
     backdrop = 1.0 if drawn_luma < 0.5 else 0.0
-    return luma * alpha + backdrop * (1 - alpha)
+    return luma + backdrop * (1 - alpha)
 
 
 def ink_intensity(luma: np.ndarray) -> np.ndarray:
@@ -175,7 +180,7 @@ def crop_to_ink(ink: np.ndarray) -> np.ndarray:
     floor = otsu_threshold(ink) / 2
     ink = np.clip((ink - floor) / (1 - floor), 0, 1)
     mask = ink > 0
-    if min(ink.shape) >= 64:  # specks of a photo's noise; too coarse for a small image
+    if min(ink.shape) >= 64:  # specks of a photo's noise; too coarse a filter for a small image
         mask = np.asarray(Image.fromarray(mask).filter(ImageFilter.MedianFilter(3)))
     rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
     if rows.size == 0:
