@@ -19,6 +19,14 @@ serve: $(VENV)/serve/ready
 test: $(VENV)/test/ready $(VENV)/serve/ready browser
 	$(VENV)/test/bin/python -m pytest tests $(ARGS)
 
+bench: $(VENV)/bench/ready $(VENV)/serve/ready $(VENV)/train/ready
+	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+	$(VENV)/bench/bin/python -m bench.bench
+
+# The serve image: needs a Docker engine, which the build machines here do not run.
+image:
+	docker build -t digit-reader .
+
 # Debian's Chromium for the browser tests (Playwright cannot download its own here).
 browser:
 	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }
@@ -30,7 +38,7 @@ $(VENV)/%/ready: requirements-%.txt
 	$(VENV)/$*/bin/pip install --quiet -r $<
 	touch $@
 
-$(VENV)/test/ready: requirements-train.txt
+$(VENV)/test/ready $(VENV)/bench/ready: requirements-train.txt
 
 clean:
 	rm -rf $(VENV)

@@ -1,7 +1,7 @@
 """Write the measured figures into README.md: `python -m bench.report`.
 
 The README's tables are generated from artifacts/metrics.json, artifacts/model.json
-and bench/results.json, between marker comments, so no figure is ever typed by
+and bench/results.json (written by bench/bench.py), between marker comments, so no figure is ever typed by
 hand; a test fails when the README and those files disagree. `make export` and
 `make bench` run this after they write their files.
 """
@@ -30,6 +30,52 @@ def model_table(metrics: dict, card: dict) -> str:
     return "| | |\n|---|---|\n" + "\n".join(f"| {name} | {value} |" for name, value in rows)
 
 
+def bench_table(results: dict) -> str:
+    ours, theirs, ratios, m = results["service"], results["flask_keras"], results["ratios"], results["machine"]
+
+    def both(label, pick, unit, ratio=""):
+        return f"| {label} | {pick(ours)}{unit} | {pick(theirs)}{unit} | {ratio} |"
+
+    rows = ["| | this project | Flask + Keras | ours vs theirs |", "|---|---|---|---|"]
+    for c in ("1", "4", "16"):
+        rows.append(both(f"`/api/predict` throughput, {c} connection{'s' * (c != '1')}",
+                         lambda s: f"{s['predict'][c]['requests_per_second']:,.0f}", " req/s",
+                         f"**{ratios[f'throughput_x_c{c}']}×**"))
+    for c in ("1", "16"):
+        rows.append(both(f"`/api/predict` latency p50 / p99, {c} connection{'s' * (c != '1')}",
+                         lambda s: f"{s['predict'][c]['p50_ms']} / {s['predict'][c]['p99_ms']}", " ms",
+                         f"p99 **{ratios[f'p99_fraction_c{c}']}×**"))
+    rows += [
+        both("`/healthz` throughput, 16 connections (the stack's ceiling)",
+             lambda s: f"{s['healthz']['16']['requests_per_second']:,.0f}", " req/s"),
+        both("predict / ceiling, 16 connections",
+             lambda s: f"{s['predict']['16']['requests_per_second'] / s['healthz']['16']['requests_per_second']:.2f}", ""),
+        both("cold start to first prediction", lambda s: s["cold_start_s"], " s"),
+        both("peak memory of a serving process", lambda s: s["peak_worker_rss_mib"], " MiB"),
+        both("installed environment", lambda s: f"{s['environment_mib']:,.0f}", " MiB"),
+    ]
+    model, drawn, soak = results["model"], results["drawn_accuracy"], results["soak"]
+    return "\n".join([
+        f"Measured by `make bench` on {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, {m['os']}, "
+        f"Python {m['python']}; wrk and the servers share the machine, {results['seconds_per_load']} s per load. "
+        "This project runs as `make serve` runs it (gunicorn, a worker per core, 4 threads each); "
+        "the alternative runs Flask's own threaded server with the same model and preprocessing.",
+        "",
+        *rows,
+        "",
+        f"- The training environment (TensorFlow) is {results['training_environment_mib']:,.0f} MiB; "
+        "the serve environment above is all the serve image installs.",
+        f"- The model alone in onnxruntime, one thread: {model['batch_1']['ms']} ms for one image, "
+        f"{model['batch_256']['ms']} ms for 256 ({model['batch_256']['images_per_second']:,} images/s).",
+        f"- {drawn['images']:,} test digits drawn on canvases: {drawn['mnist_style_preprocessing']:.2%} read right "
+        f"with MNIST-style preprocessing, {drawn['whole_canvas_resized']:.2%} with the whole canvas resized to 28×28.",
+        f"- Soak, {soak['clients']} clients for {soak['seconds']:.0f} s, drawings, uploads, data URLs and bad inputs "
+        f"mixed: {soak['requests']:,} requests, {soak['server_errors']} server errors, "
+        f"{soak['wrong_digit']} wrong answers, {soak['wrong_status']} unexpected statuses, largest worker memory "
+        f"growth {soak['max_worker_rss_growth_kib'] / 1024:.1f} MiB.",
+    ])
+
+
 def replace_block(text: str, name: str, content: str) -> str:
     """Swaps what stands between <!-- name:start --> and <!-- name:end -->."""
     pattern = re.compile(rf"(<!-- {name}:start -->\n).*?(<!-- {name}:end -->)", re.S)
@@ -43,7 +89,11 @@ def rendered_readme() -> str:
     text = README.read_text()
     metrics = json.loads((ROOT / "artifacts" / "metrics.json").read_text())
     card = json.loads((ROOT / "artifacts" / "model.json").read_text())
-    return replace_block(text, "model", model_table(metrics, card))
+    text = replace_block(text, "model", model_table(metrics, card))
+    results_path = ROOT / "bench" / "results.json"
+    if results_path.is_file():
+        text = replace_block(text, "bench", bench_table(json.loads(results_path.read_text())))
+    return text
 
 
 def main():

@@ -6,13 +6,12 @@ import hashlib
 import io
 import json
 
-import numpy as np
 import pytest
 import requests
 from PIL import Image
 
 from tests.conftest import ROOT, RunningServer
-from tests.drawings import canvases, png_bytes
+from tests.drawings import bad_inputs, canvases, png_bytes
 
 PREDICT, BATCH = "/api/predict", "/api/predict/batch"
 
@@ -93,44 +92,6 @@ def test_concurrent_users_get_their_own_digits(server, samples):
     with concurrent.futures.ThreadPoolExecutor(16) as pool:
         digits = list(pool.map(lambda job: post_png(server, job[0]).json()["digit"], jobs))
     assert digits == [label for _, label in jobs]
-
-
-def encoded(image: Image.Image, **save_options) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, **save_options)
-    return buffer.getvalue()
-
-
-def bad_inputs(valid_png: bytes):
-    """(name, request keyword arguments, expected status) of inputs a service meets."""
-    digit = Image.open(io.BytesIO(valid_png)).convert("L")
-    sixteen = Image.fromarray(np.asarray(digit, dtype=np.uint16) * 257)
-    animated = encoded(digit, format="GIF", save_all=True, append_images=[Image.new("L", digit.size, 0)])
-    png = {"Content-Type": "image/png"}
-    return [
-        ("not an image", dict(data=b"GIF89a but not really", headers=png), 400),
-        ("zero-byte body", dict(data=b"", headers=png), 400),
-        ("truncated PNG", dict(data=valid_png[: len(valid_png) // 2], headers=png), 400),
-        ("invalid JSON", dict(data=b'{"image": ', headers={"Content-Type": "application/json"}), 400),
-        ("JSON not an object", dict(json=["data:image/png;base64,AAAA"]), 400),
-        ("JSON without image", dict(json={"picture": "AAAA"}), 400),
-        ("image not a string", dict(json={"image": 7}), 400),
-        ("bad base64", dict(json={"image": "data:image/png;base64,@@not base64@@"}), 400),
-        ("base64 of text", dict(json={"image": base64.b64encode(b"hello").decode()}), 400),
-        ("form without image field", dict(files={"picture": ("a.png", valid_png, "image/png")}), 400),
-        ("broken multipart", dict(data=b"--x\r\nnonsense", headers={"Content-Type": "multipart/form-data; boundary=x"}), 400),
-        ("wrong content type", dict(data=valid_png, headers={"Content-Type": "text/plain"}), 415),
-        ("TIFF content type", dict(data=valid_png, headers={"Content-Type": "image/tiff"}), 415),
-        ("TIFF image", dict(data=encoded(digit, format="TIFF"), headers=png), 415),
-        ("chunked body", dict(data=iter([valid_png]), headers=png), 411),
-        ("blank canvas", dict(data=png_bytes(Image.new("RGBA", (400, 400), (0, 0, 0, 0))), headers=png), 422),
-        ("1x1 image", dict(data=png_bytes(Image.new("L", (1, 1), 0)), headers=png), 422),
-        ("10000x10000 blank PNG", dict(data=png_bytes(Image.new("1", (10_000, 10_000), 1)), headers=png), 413),
-        ("16-bit PNG", dict(data=png_bytes(sixteen), headers=png), 200),
-        ("CMYK JPEG", dict(data=encoded(digit.convert("CMYK"), format="JPEG"), headers={"Content-Type": "image/jpeg"}), 200),
-        ("palette PNG", dict(data=png_bytes(digit.convert("P")), headers=png), 200),
-        ("animated GIF", dict(data=animated, headers={"Content-Type": "image/gif"}), 200),
-    ]
 
 
 def test_bad_inputs_get_clear_errors_and_the_server_keeps_serving(server, samples):

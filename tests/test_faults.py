@@ -1,0 +1,71 @@
+"""The service under load and faults: a short soak, and a worker killed mid-load."""
+
+import os
+import signal
+import threading
+import time
+
+import requests
+
+from bench.soak import mixed_requests, soak, worker_pids
+from tests.conftest import RunningServer
+from tests.drawings import bad_inputs, canvases
+
+
+def read_right(server, data, count=12):
+    """(png, label) of drawn test digits the model reads right, the soak's valid inputs."""
+    pairs = zip(canvases(data.test_images[:count], seed=5), data.test_labels[:count].tolist())
+    return [(png, label) for png, label in pairs
+            if requests.post(server.url + "/api/predict", data=png,
+                             headers={"Content-Type": "image/png"}).json()["digit"] == label]
+
+
+def test_short_soak_has_no_server_errors_no_wrong_answers_and_flat_memory(data):
+    server = RunningServer("--workers", "2").wait_healthy()
+    try:
+        drawings = read_right(server, data)
+        mix = mixed_requests(drawings, [(request, status) for _, request, status in bad_inputs(drawings[0][0])])
+        soak(server.url, server.process.pid, mix, clients=8, seconds=3)  # warm-up: allocator pools fill
+        result = soak(server.url, server.process.pid, mix, clients=16, seconds=15)
+    finally:
+        server.stop()
+    assert result["requests"] > 100
+    for problem in ("server_errors", "wrong_status", "wrong_digit", "connection_errors"):
+        assert result[problem] == 0, (problem, result["first_problems"])
+    assert result["max_worker_rss_growth_kib"] < 10 * 1024, result
+
+
+def test_a_killed_worker_is_replaced_and_the_service_keeps_answering(data):
+    server = RunningServer("--workers", "2").wait_healthy()
+    try:
+        png, label = read_right(server, data, count=1)[0]
+        outcomes, stop = [], threading.Event()
+
+        def client():
+            with requests.Session() as http:
+                while not stop.is_set():
+                    try:
+                        answer = http.post(server.url + "/api/predict", data=png,
+                                           headers={"Content-Type": "image/png"}, timeout=10)
+                        outcomes.append((time.monotonic(), answer.status_code == 200 and answer.json()["digit"] == label))
+                    except requests.RequestException:
+                        outcomes.append((time.monotonic(), False))
+
+        clients = [threading.Thread(target=client) for _ in range(4)]
+        for thread in clients:
+            thread.start()
+        time.sleep(2)
+        victim = worker_pids(server.process.pid)[0]
+        os.kill(victim, signal.SIGKILL)
+        killed_at = time.monotonic()
+        time.sleep(6)
+        stop.set()
+        for thread in clients:
+            thread.join()
+        workers = worker_pids(server.process.pid)
+    finally:
+        server.stop()
+    assert victim not in workers and len(workers) == 2  # gunicorn started a replacement
+    after = [ok for at, ok in outcomes if at > killed_at + 3]
+    assert len(after) > 20 and all(after)  # seconds later, every request is answered right
+    assert sum(ok for at, ok in outcomes if at < killed_at) > 20
