@@ -7,21 +7,24 @@ Settings come from flags, else environment variables, else defaults:
   --max-body-bytes MAX_BODY_BYTES (2 MiB)
 
 The model is checked once before any worker starts, so a missing or broken file
-stops start-up with one line; then each worker loads its own copy (onnxruntime
-sessions do not survive a fork), and gunicorn replaces any worker that dies.
+stops start-up with one line; then each worker loads its own copy, and gunicorn
+replaces any worker that dies. The master never imports onnxruntime, not even to
+check the model (`python -m serve.model` does that in a process of its own): a worker forked from a process
+that has imported it aborts when it exits.
 """
 
 import argparse
 import os
+import subprocess
 import sys
 from pathlib import Path
 
 from gunicorn.app.base import BaseApplication
 
-from serve.app import MAX_BODY_BYTES, create_app
-from serve.model import DigitModel, ModelError
+from serve import MAX_BODY_BYTES
 
-DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "artifacts" / "mnist.onnx"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_MODEL = PROJECT_ROOT / "artifacts" / "mnist.onnx"
 
 
 class Server(BaseApplication):
@@ -41,6 +44,8 @@ class Server(BaseApplication):
         self.cfg.set("control_socket_disable", True)  # no socket file on disk; signals suffice
 
     def load(self):
+        from serve.app import create_app  # in the worker, after the fork: see the module doc
+
         return create_app(self.settings.model, max_body_bytes=self.settings.max_body_bytes)
 
 
@@ -59,10 +64,10 @@ def parse_settings(argv=None) -> argparse.Namespace:
 
 def main(argv=None):
     settings = parse_settings(argv)
-    try:
-        DigitModel(settings.model)
-    except ModelError as error:
-        sys.exit(f"error: {error}")
+    check = subprocess.run([sys.executable, "-m", "serve.model", str(settings.model)],
+                           cwd=PROJECT_ROOT, capture_output=True, text=True)
+    if check.returncode:
+        sys.exit(check.stdout.strip() or check.stderr.strip())
     Server(settings).run()
 
 

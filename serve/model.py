@@ -1,7 +1,12 @@
-"""The exported digit model, run by onnxruntime: the only inference code serving needs."""
+"""The exported digit model, run by onnxruntime: the only inference code serving needs.
+
+`python -m serve.model PATH` checks a model file: one line, and exit status 1 if it
+cannot serve.
+"""
 
 import hashlib
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +41,7 @@ class DigitModel:
         except Exception as error:  # onnxruntime raises its own exception types for bad files
             raise ModelError(f"{self.path} is not a loadable ONNX model ({str(error).splitlines()[0][:200]})") from None
         self._check_signature()
+        self.card = self._read_card()
 
     def _check_signature(self) -> None:
         inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
@@ -49,9 +55,17 @@ class DigitModel:
         """(N, 28, 28) float32 in [0, 1] -> (N, 10) probabilities, in one call."""
         return self.session.run([OUTPUT_NAME], {INPUT_NAME: images[..., None].astype(np.float32)})[0]
 
-    def card(self) -> dict:
+    def _read_card(self) -> dict:
         """model.json written at export, or the little known without it."""
         card_path = self.path.with_name("model.json")
         if card_path.is_file():
             return json.loads(card_path.read_text())
         return {"file": self.path.name, "sha256": self.sha256}
+
+
+if __name__ == "__main__":
+    try:
+        model = DigitModel(Path(sys.argv[1]))
+    except ModelError as error:
+        sys.exit(f"error: {error}")
+    print(f"ok: {model.path} (sha256 {model.sha256[:12]})")

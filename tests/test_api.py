@@ -45,6 +45,8 @@ def test_health_model_card_and_page(server):
     assert card["sha256"].startswith(health["model"]) and card["inputs"][0]["name"] == "image"
     page = requests.get(server.url + "/")
     assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
+    assert page.headers["X-Content-Type-Options"] == "nosniff"
+    assert page.headers["Content-Security-Policy"].startswith("default-src 'self'")
 
 
 @pytest.mark.parametrize("path", ["/../requirements-serve.txt", "/%2e%2e/serve/app.py", "/nothing-here.js"])

@@ -206,3 +206,39 @@ def test_phone_with_touch(browser, server):
     page.wait_for_timeout(300)
     page.screenshot(path=SCREENSHOTS / "phone.png", full_page=True)
     context.close()
+
+
+CONTRAST = """selector => {
+    const rgb = text => text.match(/[\\d.]+/g).map(Number);
+    const background = element => {
+        for (let e = element; e; e = e.parentElement) {
+            const colour = rgb(getComputedStyle(e).backgroundColor);
+            if (colour.length < 4 || colour[3] > 0) return colour;
+        }
+        return rgb(getComputedStyle(document.documentElement).backgroundColor);
+    };
+    const luminance = ([r, g, b]) => [r, g, b].map(v => v / 255)
+        .map(v => (v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4))
+        .reduce((sum, v, i) => sum + v * [0.2126, 0.7152, 0.0722][i], 0);
+    const element = document.querySelector(selector);
+    const [a, b] = [luminance(rgb(getComputedStyle(element).color)), luminance(background(element))];
+    return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+}"""
+TEXTS = ["h1", ".lede", "#message", "#confidence", "#digit", "#probabilities li .label", ".value",
+         "figcaption", "footer p", "footer a", "#undo", "#predict", "label.button"]
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_text_contrast_passes_wcag_aa(browser, server, scheme):
+    context = browser.new_context(color_scheme=scheme)
+    page = context.new_page()
+    page.goto(server.url)
+    draw(page, DIGITS[1], 0.35, 0.2, 0.6)
+    expect(page.locator("#digit")).to_have_text("1")
+    ratios = {selector: page.evaluate(CONTRAST, selector) for selector in TEXTS}
+    page.evaluate("() => document.querySelector('#digit').classList.add('unsure')")
+    ratios["#digit.unsure"] = page.evaluate(CONTRAST, "#digit")
+    page.evaluate("() => document.body.classList.add('failed')")
+    ratios["failed #message"] = page.evaluate(CONTRAST, "#message")
+    context.close()
+    assert all(ratio >= 4.5 for ratio in ratios.values()), ratios

@@ -244,7 +244,10 @@ function showError(text) {
 $("#undo").addEventListener("click", undo);
 $("#clear").addEventListener("click", clear);
 $("#predict").addEventListener("click", () => (uploaded ? predictUpload(uploaded.file) : predictDrawing()));
-$("#upload").addEventListener("change", (event) => predictUpload(event.target.files[0]));
+$("#upload").addEventListener("change", (event) => {
+  predictUpload(event.target.files[0]);
+  event.target.value = "";  // choosing the same file again is a new upload
+});
 
 document.addEventListener("keydown", (event) => {
   if (event.key === "Escape") clear();
