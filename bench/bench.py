@@ -4,7 +4,7 @@ Everything is measured in one run on this machine, on loopback, so the ratios ho
 even where the absolute figures move with the machine's load:
   - the model alone in onnxruntime: batch 1 and batch 256;
   - drawn test digits read with MNIST-style preprocessing vs the whole canvas resized;
-  - each stack as it is run: latency and throughput of /api/predict with a canvas PNG
+  - each stack as it is run: latency and throughput of /api/predict with bench/canvas.png
     and of /healthz (the framework's ceiling) under wrk at 1, 4 and 16 connections,
     cold start, peak worker memory, installed size;
   - a 60 s soak of the service: 16 clients, valid and bad requests mixed.
@@ -30,11 +30,12 @@ import mnist
 from bench import report
 from bench.soak import mixed_requests, resident_kib, soak, worker_pids
 from serve import preprocess
-from tests.drawings import as_canvas, bad_inputs, canvases, png_bytes
+from tests.drawings import bad_inputs, canvases
 
 ROOT = Path(__file__).resolve().parent.parent
 VENVS = ROOT / ".venv"
 RESULTS = ROOT / "bench" / "results.json"
+CANVAS = ROOT / "bench" / "canvas.png"  # a 7 drawn on the page in Chromium: the bytes the page sends
 CONCURRENCY = (1, 4, 16)
 SECONDS = 10
 WRK_POST = """wrk.method = "POST"
@@ -98,12 +99,13 @@ def wrk(url: str, connections: int, body: Path | None) -> dict:
     """Latency percentiles and throughput from wrk, the C load generator."""
     command = ["wrk", "--latency", "-d", f"{SECONDS}s", "-t", str(min(connections, 2)), "-c", str(connections)]
     env = dict(os.environ)
-    if body:
-        script = body.with_suffix(".lua")
-        script.write_text(WRK_POST)
-        command += ["-s", str(script)]
-        env["WRK_BODY"] = str(body)
-    output = subprocess.run(command + [url], capture_output=True, text=True, env=env, check=True).stdout
+    with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
+        if body:
+            script.write(WRK_POST)
+            script.flush()
+            command += ["-s", script.name]
+            env["WRK_BODY"] = str(body)
+        output = subprocess.run(command + [url], capture_output=True, text=True, env=env, check=True).stdout
 
     def milliseconds(percentile):
         value, unit = re.search(rf"^\s+{percentile}%\s+([\d.]+)(us|ms|s)\s*$", output, re.M).groups()
@@ -182,17 +184,14 @@ def main():
     print("== drawn accuracy", flush=True)
     results["drawn_accuracy"] = drawn_accuracy(data, onnx_path)
 
-    with tempfile.TemporaryDirectory() as scratch:
-        png_path = Path(scratch) / "canvas.png"
-        png_path.write_bytes(png_bytes(as_canvas(data.test_images[0], np.random.default_rng(0), "black-on-white")))
-        results["service"] = measure_stack(
-            "Bottle + gunicorn + onnxruntime (this project)",
-            [str(VENVS / "serve/bin/python"), "-m", "serve", "--port", "8101"], "http://127.0.0.1:8101",
-            png_path, VENVS / "serve", lambda process: worker_pids(process.pid))
-        results["flask_keras"] = measure_stack(
-            "Flask + Keras model.predict (the usual approach)",
-            [sys.executable, "-m", "bench.flask_keras", "8102"], "http://127.0.0.1:8102",
-            png_path, VENVS / "bench", lambda process: [process.pid])
+    results["service"] = measure_stack(
+        "Bottle + gunicorn + onnxruntime (this project)",
+        [str(VENVS / "serve/bin/python"), "-m", "serve", "--port", "8101"], "http://127.0.0.1:8101",
+        CANVAS, VENVS / "serve", lambda process: worker_pids(process.pid))
+    results["flask_keras"] = measure_stack(
+        "Flask + Keras model.predict (the usual approach)",
+        [sys.executable, "-m", "bench.flask_keras", "8102"], "http://127.0.0.1:8102",
+        CANVAS, VENVS / "bench", lambda process: [process.pid])
     results["training_environment_mib"] = directory_mib(VENVS / "train")
 
     ours, theirs = results["service"], results["flask_keras"]

@@ -107,6 +107,17 @@ def test_predict_button_asks_again(page):
     expect(page.locator("#digit")).to_have_text("0")
 
 
+def test_a_newer_question_aborts_the_one_in_flight(page):
+    held, failed = [], []
+    page.on("requestfailed", lambda request: failed.append(request.failure))
+    page.route("**/api/predict", lambda route: held.append(route) if not held else route.continue_())
+    draw(page, DIGITS[0], 0.2, 0.2, 0.6)
+    page.wait_for_function("() => document.body.classList.contains('busy')")  # first question unanswered
+    page.click("#predict")
+    expect(page.locator("#digit")).to_have_text("0")
+    assert len(held) == 1 and failed == ["net::ERR_ABORTED"]
+
+
 def test_upload_and_drop_an_image(page, data, tmp_path):
     photo = tmp_path / "digit.png"
     photo.write_bytes(png_bytes(as_canvas(data.test_images[0], np.random.default_rng(0), "black-on-white")))
