@@ -58,3 +58,9 @@ def test_workers_shut_down_cleanly():
     output, _ = server.process.communicate(timeout=30)
     assert server.process.returncode == 0, output
     assert "Worker exiting" in output and "SIGABRT" not in output and "terminate called" not in output, output
+
+
+def test_settings_come_from_the_environment_too(tmp_path):
+    server = RunningServer(env={"MODEL_PATH": str(tmp_path / "from-env.onnx")})
+    assert server.process.wait(timeout=60) != 0
+    assert "from-env.onnx" in server.stop()

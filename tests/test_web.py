@@ -184,10 +184,13 @@ def test_desktop_screenshot_light_and_dark(browser, server):
     for scheme in ("light", "dark"):
         context = browser.new_context(viewport={"width": 1100, "height": 760}, color_scheme=scheme)
         page = context.new_page()
+        requested = []
+        page.on("request", lambda request: requested.append(request.url))
         page.goto(server.url)
         draw(page, DIGITS[7], 0.2, 0.15, 0.65)
         expect(page.locator("#digit")).to_have_text("7")
         page.wait_for_timeout(300)  # the bars' short transition
+        assert all(url.startswith((server.url, "data:")) for url in requested), requested  # no CDN
         page.screenshot(path=SCREENSHOTS / f"desktop-{scheme}.png")
         context.close()
 
