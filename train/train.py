@@ -29,7 +29,8 @@ VALIDATION_SIZE = 5_000
 
 
 def build_model() -> keras.Model:
-    """Two conv blocks, then a small dense head: about 100k parameters, < 0.5 MB."""
+    """Two blocks of three convolutions, the third strided (a learned pooling), then a
+    small dense head. Batch norm after every layer, dropout after each block."""
     def conv_bn(filters, kernel, **kwargs):
         return [layers.Conv2D(filters, kernel, use_bias=False, **kwargs),
                 layers.BatchNormalization(), layers.ReLU()]
