@@ -39,6 +39,18 @@ def as_canvas(digit: np.ndarray, rng: np.random.Generator, style: str) -> Image.
     return Image.fromarray(rgba)
 
 
+def as_photo(digit: np.ndarray, rng: np.random.Generator) -> bytes:
+    """`digit` as a phone photo of ink on paper: grey paper lit unevenly across the
+    frame, a dark but not black pen, sensor noise, JPEG compression."""
+    ink = np.asarray(as_canvas(digit, rng, "white-on-black"), dtype=np.float32) / 255
+    y, x = np.mgrid[0:ink.shape[0], 0:ink.shape[1]] / max(ink.shape)
+    light = 0.6 + 0.4 * (rng.uniform(0.3, 1) * x + rng.uniform(0, 0.5) * y) / 1.5
+    paper, pen = rng.uniform(0.75, 0.95), rng.uniform(0.05, 0.3)
+    photo = (paper - (paper - pen) * ink) * light + rng.normal(0, 0.03, ink.shape)
+    return encoded(Image.fromarray((np.clip(photo, 0, 1) * 255).astype(np.uint8)).convert("RGB"),
+                   format="JPEG", quality=85)
+
+
 def png_bytes(image: Image.Image) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
