@@ -3,7 +3,8 @@
 Everything is measured in one run on this machine, on loopback, so the ratios hold
 even where the absolute figures move with the machine's load:
   - the model alone in onnxruntime: batch 1 and batch 256;
-  - drawn test digits read with MNIST-style preprocessing vs the whole canvas resized;
+  - drawn test digits read with MNIST-style preprocessing vs the whole canvas resized,
+    and photographed on paper;
   - each stack as it is run: latency and throughput of /api/predict with bench/canvas.png
     and of /healthz (the framework's ceiling) under wrk at 1, 4 and 16 connections,
     cold start, peak worker memory, installed size;
@@ -30,7 +31,7 @@ import mnist
 from bench import report
 from bench.soak import mixed_requests, resident_kib, soak, worker_pids
 from serve import preprocess
-from tests.drawings import bad_inputs, canvases
+from tests.drawings import as_photo, bad_inputs, canvases
 
 ROOT = Path(__file__).resolve().parent.parent
 VENVS = ROOT / ".venv"
@@ -75,7 +76,8 @@ def model_speed(onnx_path: Path) -> dict:
 
 
 def drawn_accuracy(data: mnist.Mnist, onnx_path: Path, count: int = 2000) -> dict:
-    """Drawn test digits read after MNIST-style preprocessing vs the whole canvas resized.
+    """Drawn test digits read after MNIST-style preprocessing vs the whole canvas resized,
+    and the same digits photographed on unevenly lit paper (tests/drawings.as_photo).
 
     The resized baseline is given the same grey levels and polarity handling, so the
     difference is the cropping, scaling to 20 px and centring by mass alone.
@@ -88,13 +90,16 @@ def drawn_accuracy(data: mnist.Mnist, onnx_path: Path, count: int = 2000) -> dic
         ink = preprocess.ink_intensity(preprocess.grey_levels(image))
         resized.append(np.asarray(Image.fromarray(ink).resize((28, 28), Image.Resampling.LANCZOS)))
     labels = data.test_labels[:count]
+    rng = np.random.default_rng(11)
+    photos = [preprocess.from_bytes(as_photo(digit, rng)) for digit in data.test_images[:count]]
 
     def accuracy(fields):
         images = np.stack(fields)[..., None].astype(np.float32)
         return float((session.run(["probs"], {"image": images})[0].argmax(1) == labels).mean())
 
     return {"images": count, "mnist_test_images_as_they_are": accuracy(list(data.test_images[:count] / 255)),
-            "mnist_style_preprocessing": accuracy(ours), "whole_canvas_resized": accuracy(resized)}
+            "mnist_style_preprocessing": accuracy(ours), "whole_canvas_resized": accuracy(resized),
+            "photos_on_paper": accuracy(photos)}
 
 
 def wrk(url: str, connections: int, body: Path | None) -> dict:

@@ -70,7 +70,8 @@ def bench_table(results: dict) -> str:
         f"- The first {drawn['images']:,} test digits drawn on canvases: {drawn['mnist_style_preprocessing']:.2%} "
         f"read right with MNIST-style preprocessing, {drawn['whole_canvas_resized']:.2%} with the whole canvas "
         f"resized to 28×28 (grey levels and polarity handled the same way); the same digits as MNIST gives them: "
-        f"{drawn['mnist_test_images_as_they_are']:.2%}. (All 10,000 through the HTTP API: tests/test_drawn_accuracy.py.)",
+        f"{drawn['mnist_test_images_as_they_are']:.2%}; the same digits photographed on unevenly lit paper: "
+        f"{drawn['photos_on_paper']:.2%}. (All 10,000 drawn through the HTTP API: tests/test_drawn_accuracy.py.)",
         f"- Soak, {soak['clients']} clients for {soak['seconds']:.0f} s, drawings, uploads, data URLs and bad inputs "
         f"mixed: {soak['requests']:,} requests, {soak['server_errors']} server errors, "
         f"{soak['wrong_digit']} wrong answers, {soak['wrong_status']} unexpected statuses, largest worker memory "
