@@ -111,8 +111,7 @@ def ink_intensity(luma: np.ndarray) -> np.ndarray:
     light falls on both alike: a pen stroke in the shade is as black as one in
     the sun. Light ink on a dark ground is measured as a difference.
     """
-    border = np.concatenate([luma[0], luma[-1], luma[:, 0], luma[:, -1]])
-    paper = float(np.median(border))
+    paper = float(np.median(border(luma)))
     darker = np.clip(paper - luma - 0.1, 0, None).sum()
     lighter = np.clip(luma - paper - 0.1, 0, None).sum()
     if darker > lighter:
@@ -127,6 +126,11 @@ def ink_intensity(luma: np.ndarray) -> np.ndarray:
     return np.clip(ink / contrast, 0, 1)
 
 
+def border(values: np.ndarray) -> np.ndarray:
+    """The outermost ring of pixels: paper, in a picture of a single digit."""
+    return np.concatenate([values[0], values[-1], values[:, 0], values[:, -1]])
+
+
 def lighting(ink: np.ndarray) -> np.ndarray:
     """How far the paper itself departs from its median level, as a quadratic surface.
 
@@ -136,8 +140,7 @@ def lighting(ink: np.ndarray) -> np.ndarray:
     the strokes' edges), twice, the second time with the first shading removed.
     A picture whose border is even to within FLAT_PAPER is taken as evenly lit.
     """
-    border = np.concatenate([ink[0], ink[-1], ink[:, 0], ink[:, -1]])
-    if np.ptp(border) < FLAT_PAPER:
+    if np.ptp(border(ink)) < FLAT_PAPER:
         return np.zeros_like(ink)  # evenly lit, as a canvas always is
     small = Image.fromarray(ink.astype(np.float32))
     small.thumbnail((64, 64), Image.Resampling.BOX)
