@@ -50,16 +50,20 @@ class Server(BaseApplication):
 
 
 def parse_settings(argv=None) -> argparse.Namespace:
+    """Flags, else environment variables; argparse checks both (string defaults go
+    through `type` too), so PORT=eighty is one clear error, not a traceback."""
     env = os.environ.get
     parser = argparse.ArgumentParser(prog="python -m serve", description="Serve the digit recogniser.")
     parser.add_argument("--host", default=env("HOST", "127.0.0.1"))
-    parser.add_argument("--port", type=int, default=int(env("PORT", "8000")))
-    parser.add_argument("--workers", type=int, default=int(env("WORKERS", str(os.cpu_count() or 1))))
-    parser.add_argument("--threads", type=int, default=int(env("THREADS", "4")))
-    parser.add_argument("--model", type=Path, default=Path(env("MODEL_PATH", str(DEFAULT_MODEL))))
-    parser.add_argument("--max-body-bytes", type=int, default=int(env("MAX_BODY_BYTES", str(MAX_BODY_BYTES))))
+    parser.add_argument("--port", type=int, default=env("PORT", "8000"))
+    parser.add_argument("--workers", type=int, default=env("WORKERS", str(os.cpu_count() or 1)))
+    parser.add_argument("--threads", type=int, default=env("THREADS", "4"))
+    parser.add_argument("--model", type=Path, default=env("MODEL_PATH", str(DEFAULT_MODEL)))
+    parser.add_argument("--max-body-bytes", type=int, default=env("MAX_BODY_BYTES", str(MAX_BODY_BYTES)))
     parser.add_argument("--access-log", action="store_true", help="log every request to stdout")
-    return parser.parse_args(argv)
+    settings = parser.parse_args(argv)
+    settings.model = settings.model.resolve()  # the check below runs from the project root
+    return settings
 
 
 def main(argv=None):
