@@ -20,7 +20,7 @@ test: $(VENV)/test/ready $(VENV)/serve/ready browser
 	$(VENV)/test/bin/python -m pytest tests $(ARGS)
 
 bench: $(VENV)/bench/ready $(VENV)/serve/ready $(VENV)/train/ready
-	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+	@command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
 	$(VENV)/bench/bin/python -m bench.bench
 
 # The serve image: needs a Docker engine, which the build machines here do not run.
@@ -29,7 +29,7 @@ image:
 
 # Debian's Chromium for the browser tests (Playwright cannot download its own here).
 browser:
-	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
 $(VENV)/%/ready: requirements-%.txt
 	rm -rf $(VENV)/$*
