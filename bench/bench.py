@@ -29,7 +29,7 @@ from PIL import Image
 
 import mnist
 from bench import report
-from bench.soak import mixed_requests, resident_kib, soak, worker_pids
+from bench.soak import mixed_requests, read_right, resident_kib, soak, worker_pids
 from serve import preprocess
 from tests.drawings import as_photo, bad_inputs, canvases
 
@@ -172,8 +172,7 @@ def soak_service(url_port: int, data: mnist.Mnist, seconds: float) -> dict:
     pairs = list(zip(canvases(data.test_images[:16], seed=9), data.test_labels[:16].tolist()))
     process, _ = start([str(VENVS / "serve/bin/python"), "-m", "serve", "--port", str(url_port)], url, pairs[0][0])
     try:
-        right = [(png, label) for png, label in pairs if requests.post(
-            url + "/api/predict", data=png, headers={"Content-Type": "image/png"}).json()["digit"] == label]
+        right = read_right(url, pairs)
         mix = mixed_requests(right, [(request, status) for _, request, status in bad_inputs(right[0][0])])
         soak(url, process.pid, mix, clients=8, seconds=3)  # warm-up
         return soak(url, process.pid, mix, clients=16, seconds=seconds)

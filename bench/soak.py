@@ -27,6 +27,14 @@ def resident_kib(pid: int, field: str = "VmRSS") -> int:
     raise ValueError(f"no {field} for process {pid}")
 
 
+def read_right(url: str, drawings) -> list[tuple[bytes, int]]:
+    """The (png, label) drawings the served model reads right: a soak's valid inputs,
+    so that any wrong answer under load is the load's doing, not the model's."""
+    return [(png, label) for png, label in drawings
+            if requests.post(url + "/api/predict", data=png,
+                             headers={"Content-Type": "image/png"}, timeout=30).json()["digit"] == label]
+
+
 def mixed_requests(drawings: list[tuple[bytes, int]], bad: list[tuple[dict, int]]):
     """(kind, request keyword arguments, expected status, expected digit) to pick from."""
     mix = []

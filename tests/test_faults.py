@@ -7,24 +7,21 @@ import time
 
 import requests
 
-from bench.soak import mixed_requests, soak, worker_pids
+from bench.soak import mixed_requests, read_right, soak, worker_pids
 from tests.conftest import RunningServer
 from tests.drawings import bad_inputs, canvases
 
 
-def read_right(server, data, count=12):
-    """(png, label) of drawn test digits the model reads right, the soak's valid inputs."""
-    pairs = zip(canvases(data.test_images[:count], seed=5), data.test_labels[:count].tolist())
-    return [(png, label) for png, label in pairs
-            if requests.post(server.url + "/api/predict", data=png,
-                             headers={"Content-Type": "image/png"}).json()["digit"] == label]
+def drawn_digits(data, count):
+    """(png, label) of the first `count` test digits drawn as canvases."""
+    return zip(canvases(data.test_images[:count], seed=5), data.test_labels[:count].tolist())
 
 
 def test_short_soak_has_no_server_errors_no_wrong_answers_and_flat_memory(data):
     server = RunningServer("--workers", "2").wait_healthy()
     try:
-        drawings = read_right(server, data)
-        mix = mixed_requests(drawings, [(request, status) for _, request, status in bad_inputs(drawings[0][0])])
+        valid = read_right(server.url, drawn_digits(data, 12))
+        mix = mixed_requests(valid, [(request, status) for _, request, status in bad_inputs(valid[0][0])])
         soak(server.url, server.process.pid, mix, clients=8, seconds=3)  # warm-up: allocator pools fill
         result = soak(server.url, server.process.pid, mix, clients=16, seconds=15)
     finally:
@@ -38,7 +35,7 @@ def test_short_soak_has_no_server_errors_no_wrong_answers_and_flat_memory(data):
 def test_a_killed_worker_is_replaced_and_the_service_keeps_answering(data):
     server = RunningServer("--workers", "2").wait_healthy()
     try:
-        png, label = read_right(server, data, count=1)[0]
+        png, label = read_right(server.url, drawn_digits(data, 1))[0]
         outcomes, stop = [], threading.Event()
 
         def client():

@@ -220,24 +220,19 @@ function showAnswer({ digit, confidence: sure, probabilities: values, input }) {
   showPreview(input);
 }
 
-function showHint() {
-  document.body.classList.remove("failed");
+/** No answer to show: the hint on an empty pad, or, `failed`, what went wrong. */
+function showNoAnswer(symbol, text, failed) {
+  document.body.classList.toggle("failed", failed);
   digitOutput.classList.remove("unsure");
-  digitOutput.textContent = "?";
-  message.textContent = "Draw a digit from 0 to 9.";
-  confidence.textContent = "";
-  showBars(null);
-  showPreview(null);
-}
-
-function showError(text) {
-  document.body.classList.add("failed");
-  digitOutput.textContent = "!";
+  digitOutput.textContent = symbol;
   message.textContent = text;
   confidence.textContent = "";
   showBars(null);
   showPreview(null);
 }
+
+const showHint = () => showNoAnswer("?", "Draw a digit from 0 to 9.", false);
+const showError = (text) => showNoAnswer("!", text, true);
 
 // ---- wiring --------------------------------------------------------------
 
