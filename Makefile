@@ -11,7 +11,7 @@ train: $(VENV)/train/ready
 
 export: $(VENV)/train/ready
 	$(VENV)/train/bin/python -m export.export $(ARGS)
-	$(VENV)/train/bin/python -m bench.report
+	$(VENV)/train/bin/python -m readme
 
 serve: $(VENV)/serve/ready
 	$(VENV)/serve/bin/python -m serve $(ARGS)

@@ -9,7 +9,7 @@ even where the absolute figures move with the machine's load:
     and of /healthz (the framework's ceiling) under wrk at 1, 4 and 16 connections,
     cold start, peak worker memory, installed size;
   - a 60 s soak of the service: 16 clients, valid and bad requests mixed.
-Writes bench/results.json and the README's benchmark table (bench/report.py).
+Writes bench/results.json and the README's benchmark table (readme.py).
 """
 
 import json
@@ -28,10 +28,11 @@ import requests
 from PIL import Image
 
 import mnist
-from bench import report
+import readme
 from bench.soak import mixed_requests, read_right, resident_kib, soak, worker_pids
 from serve import preprocess
-from tests.drawings import as_photo, bad_inputs, canvases
+from bench.hostile import bad_inputs
+from drawings import as_photo, canvases
 
 ROOT = Path(__file__).resolve().parent.parent
 VENVS = ROOT / ".venv"
@@ -77,7 +78,7 @@ def model_speed(onnx_path: Path) -> dict:
 
 def drawn_accuracy(data: mnist.Mnist, onnx_path: Path, count: int = 2000) -> dict:
     """Drawn test digits read after MNIST-style preprocessing vs the whole canvas resized,
-    and the same digits photographed on unevenly lit paper (tests/drawings.as_photo).
+    and the same digits photographed on unevenly lit paper (drawings.as_photo).
 
     The resized baseline is given the same grey levels and polarity handling, so the
     difference is the cropping, scaling to 20 px and centring by mass alone.
@@ -212,7 +213,7 @@ def main():
     print("== soak", flush=True)
     results["soak"] = soak_service(8103, data, seconds=60)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
-    report.main()
+    readme.main()
     print(json.dumps(results["ratios"], indent=2))
     print(f"wrote {RESULTS}")
 

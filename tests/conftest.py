@@ -8,6 +8,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -39,16 +40,23 @@ class RunningServer:
         assert SERVE_PYTHON.exists(), f"{SERVE_PYTHON} is missing: run `make test`"
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        # Its output (access logs included) goes to a file: a pipe nobody reads would fill and stall it.
+        self.log = tempfile.TemporaryFile("w+")
         self.process = subprocess.Popen(
             [str(SERVE_PYTHON), "-m", "serve", "--port", str(self.port), *args],
             cwd=ROOT, env={**os.environ, **(env or {})},
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            stdout=self.log, stderr=subprocess.STDOUT, text=True)
+
+    def output(self) -> str:
+        """All it has printed so far."""
+        self.log.seek(0)
+        return self.log.read()
 
     def wait_healthy(self, timeout=60) -> "RunningServer":
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"server exited {self.process.returncode}: {self.process.stdout.read()}")
+                raise RuntimeError(f"server exited {self.process.returncode}: {self.output()}")
             try:
                 if requests.get(self.url + "/healthz", timeout=1).status_code == 200:
                     return self
@@ -57,8 +65,11 @@ class RunningServer:
         raise TimeoutError(f"server on {self.url} not healthy after {timeout}s")
 
     def stop(self) -> str:
+        """Stops it (if it still runs) and returns all it printed."""
         self.process.terminate()
-        output, _ = self.process.communicate(timeout=30)
+        self.process.wait(timeout=30)
+        output = self.output()
+        self.log.close()
         return output
 
 

@@ -10,8 +10,9 @@ import pytest
 import requests
 from PIL import Image
 
+from bench.hostile import bad_inputs
+from drawings import canvases, png_bytes
 from tests.conftest import ROOT, RunningServer
-from tests.drawings import bad_inputs, canvases, png_bytes
 
 PREDICT, BATCH = "/api/predict", "/api/predict/batch"
 

@@ -13,7 +13,7 @@ import onnxruntime
 import requests
 
 from tests.conftest import ROOT
-from tests.drawings import STYLES, as_photo, canvases
+from drawings import STYLES, as_photo, canvases
 
 
 def test_drawn_test_set_scores_within_0_3_points_of_raw_accuracy(server, data):

@@ -7,9 +7,10 @@ import time
 
 import requests
 
+from bench.hostile import bad_inputs
 from bench.soak import mixed_requests, read_right, soak, worker_pids
+from drawings import canvases
 from tests.conftest import RunningServer
-from tests.drawings import bad_inputs, canvases
 
 
 def drawn_digits(data, count):

@@ -7,7 +7,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from serve import preprocess
-from tests.drawings import png_bytes
+from drawings import png_bytes
 
 
 def mass_centre(field):

@@ -1,11 +1,11 @@
 """The README tells the truth: its figures are the measured ones, its test command is CI's."""
 
-from bench import report
+import readme
 from tests.conftest import ROOT
 
 
 def test_readme_figures_match_the_artifacts():
-    assert (ROOT / "README.md").read_text() == report.rendered_readme(), "run `python -m bench.report`"
+    assert (ROOT / "README.md").read_text() == readme.rendered_readme(), "run `python -m readme`"
 
 
 def test_ci_runs_the_readmes_test_command():

@@ -54,8 +54,7 @@ def test_bad_model_stops_start_up_with_one_line(tmp_path, case, words):
 def test_workers_shut_down_cleanly():
     """A worker forked from a master that had imported onnxruntime aborted on exit."""
     server = RunningServer("--workers", "2").wait_healthy()
-    server.process.terminate()
-    output, _ = server.process.communicate(timeout=30)
+    output = server.stop()
     assert server.process.returncode == 0, output
     assert "Worker exiting" in output and "SIGABRT" not in output and "terminate called" not in output, output
 

@@ -1,4 +1,4 @@
-"""Write the measured figures into README.md: `python -m bench.report`.
+"""Write the measured figures into README.md: `python -m readme`.
 
 The README's tables are generated from artifacts/metrics.json, artifacts/model.json
 and bench/results.json (written by bench/bench.py), between marker comments, so no figure is ever typed by
