@@ -1,10 +1,14 @@
 """The awkward requests a public service receives, made from one valid drawing.
 
-Used by the tests (each must get its clear JSON answer) and by the soak in `make bench`.
+Broken, disguised, empty or exotic files; files a few kilobytes long that would cost
+seconds or gigabytes to decode; hostile JSON; calls another site makes a visitor's
+browser send. Used by the tests (each must get its clear JSON answer) and by the
+soak in `make bench`.
 """
 
 import base64
 import io
+import struct
 
 import numpy as np
 from PIL import Image
@@ -24,7 +28,7 @@ class Chunked:
 
 def bad_inputs(valid_png: bytes):
     """(name, request keyword arguments, expected status) of awkward inputs a service
-    meets, made from one valid drawing: broken, disguised, huge, empty or exotic."""
+    meets, made from one valid drawing."""
     digit = Image.open(io.BytesIO(valid_png)).convert("L")
     sixteen = Image.fromarray(np.asarray(digit, dtype=np.uint16) * 257)
     animated = encoded(digit, format="GIF", save_all=True, append_images=[Image.new("L", digit.size, 0)])
@@ -52,4 +56,33 @@ def bad_inputs(valid_png: bytes):
         ("CMYK JPEG", dict(data=encoded(digit.convert("CMYK"), format="JPEG"), headers={"Content-Type": "image/jpeg"}), 200),
         ("palette PNG", dict(data=png_bytes(digit.convert("P")), headers=png), 200),
         ("animated GIF", dict(data=animated, headers={"Content-Type": "image/gif"}), 200),
+        ("JPEG with 2,000 scans", dict(data=many_scans(digit, 2000), headers={"Content-Type": "image/jpeg"}), 413),
+        ("lossless WebP of 16.7 megapixels", dict(data=encoded(Image.new("RGBA", (4096, 4096)), format="WEBP",
+                                                                lossless=True), headers=png), 413),
+        ("1x100000 PNG strip", dict(data=png_bytes(Image.new("L", (1, 100_000), 255)), headers=png), 413),
+        ("run-length compressed BMP", dict(data=rle_bmp(2000, 2000), headers={"Content-Type": "image/bmp"}), 415),
+        ("4-megapixel blank RGBA PNG", dict(data=png_bytes(Image.new("RGBA", (2000, 2000))), headers=png), 422),
+        ("JSON nested 5,000 deep", dict(data=b'{"image": ' + b"[" * 5000 + b"]" * 5000 + b"}",
+                                        headers={"Content-Type": "application/json"}), 400),
+        ("cross-site form post", dict(files={"image": ("a.png", valid_png, "image/png")},
+                                      headers={"Sec-Fetch-Site": "cross-site"}), 403),
+        ("post from another origin", dict(data=valid_png, headers={**png, "Origin": "http://elsewhere.example"}), 403),
     ]
+
+
+def many_scans(picture: Image.Image, scans: int) -> bytes:
+    """A progressive JPEG followed by `scans` tiny extra scans: each a few bytes, each
+    one more walk over every block of the picture for a decoder that reads them all."""
+    jpeg = encoded(picture.convert("RGB"), format="JPEG", progressive=True)
+    dc_refinement = b"\xff\xda" + struct.pack(">HBBBBBB", 8, 1, 1, 0x00, 0, 0, 0x10) + b"\x00"
+    return jpeg[:-2] + dc_refinement * scans + b"\xff\xd9"
+
+
+def rle_bmp(width: int, height: int) -> bytes:
+    """A blank 8-bit BMP in run-length encoding, which Pillow decodes in pure Python."""
+    runs = b"".join(bytes([min(255, width - x), 0]) for x in range(0, width, 255))
+    pixels = (runs + b"\0\0") * height + b"\0\1"  # each row ends with 0 0, the picture with 0 1
+    palette = b"".join(bytes([v, v, v, 0]) for v in range(256))
+    info = struct.pack("<IiiHHIIiiII", 40, width, height, 1, 8, 1, len(pixels), 2835, 2835, 256, 0)
+    offset = 14 + len(info) + len(palette)
+    return b"BM" + struct.pack("<IHHI", offset + len(pixels), 0, 0, offset) + info + palette + pixels

@@ -1,154 +1,248 @@
 """The HTTP service: the drawing page, and digits predicted from images.
 
-    GET  /                     the page (web/index.html) and its static files
-    POST /api/predict          one image: JSON {"image": data URL or base64},
-                               raw image bytes, or multipart form field "image"
-    POST /api/predict/batch    JSON {"images": [...]}, up to 256, one model call
-    GET  /api/model            model.json of the served model
-    GET  /healthz              {"status": "ok"} once the model is loaded
+    GET  /                         the page (web/index.html) and its static files
+    POST /api/predict              one image: JSON {"image": data URL or base64},
+                                   raw image bytes, or multipart form field "image"
+    POST /api/predict/batch        JSON {"images": [...]}, up to 256, one model call
+    GET  /api/model                model.json of the served model
+    GET  /api/openapi.json         the OpenAPI 3 document of all of this
+    GET  /livez /readyz /healthz   the process answers / the model is warmed up / both
+    GET  /metrics                  Prometheus metrics of every worker
 
-Every error is JSON {"error": "..."} with a 4xx status. Request bodies are read
-into memory within a size limit and never written to disk, so concurrent users
-never share anything.
+Every error is JSON {"error": "..."}: helpers abort() with the status and words for a
+person, and one handler writes them. Request bodies are read into memory within a
+size limit and never written to disk, so concurrent users never share anything; what
+a picture will cost to decode is checked from its header first (serve/preprocess.py).
 """
 
 import base64
 import binascii
 import json
+import logging
+import re
 import time
+import uuid
+from datetime import datetime, timezone
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import bottle
 import numpy as np
+from bottle import abort, request, response
 
-from serve import MAX_BODY_BYTES, preprocess
+from serve import MAX_BODY_BYTES, metrics, preprocess
 from serve.model import DigitModel
 
-WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+SERVE_DIR = Path(__file__).resolve().parent
+WEB_DIR = SERVE_DIR.parent / "web"
 MAX_BATCH = 256
+MAX_BATCH_PIXELS = 16_000_000  # decoded pixels of a whole batch: about 0.5 CPU-second at the most
 IMAGE_TYPES = {"image/png", "image/jpeg", "image/webp", "image/gif", "image/bmp", "image/x-ms-bmp"}
-
-
-class BadRequest(Exception):
-    """A request the client must change; carries the HTTP status and the words to show."""
-
-    def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status = status
+STATUS_OF = {preprocess.UnsupportedImage: 415, preprocess.ImageTooLarge: 413, preprocess.EmptyDrawing: 422}
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",  # the page loads nothing from elsewhere: refuse anything else
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data: blob:; frame-ancestors 'none'",
+}
+access_log = logging.getLogger("serve.access")
+error_log = logging.getLogger("serve.error")
 
 
 def create_app(model_path, web_dir=WEB_DIR, max_body_bytes=MAX_BODY_BYTES) -> bottle.Bottle:
-    """A WSGI application serving `model_path`; the model is loaded here, once."""
+    """A WSGI application serving `model_path`; the model is loaded and warmed up here, once."""
     model = DigitModel(model_path)
-    model_id = model.sha256[:12]
+    model.predict(np.zeros((1, 28, 28), np.float32))  # the first call allocates; /readyz answers after it
     app = bottle.Bottle()
-    # Bottle spools bodies above MEMFILE_MAX to a temporary file; ours stay in memory.
-    bottle.BaseRequest.MEMFILE_MAX = max_body_bytes
-
-    def json_error(error: bottle.HTTPError) -> str:
-        bottle.response.content_type = "application/json"
-        message = error.body if isinstance(error.body, str) and error.body else error.status_line
-        return json.dumps({"error": message})
-
+    app.config.update({"reader.model": model, "reader.model_id": model.sha256[:12],
+                       "reader.web_dir": str(web_dir), "reader.max_body_bytes": max_body_bytes})
+    bottle.BaseRequest.MEMFILE_MAX = max_body_bytes  # Bottle's own (process-wide) knob: bodies this size stay in memory
+    metrics.MODEL_INFO.labels(model=model.sha256[:12]).set(1)
     app.default_error_handler = json_error
+    app.add_hook("before_request", begin)
+    app.add_hook("after_request", finish)
+    app.install(no_tracebacks)
 
-    @app.hook("after_request")
-    def security_headers():
-        """The page loads nothing from elsewhere, so the browser may refuse anything else."""
-        bottle.response.set_header("X-Content-Type-Options", "nosniff")
-        bottle.response.set_header("Content-Security-Policy",
-                                   "default-src 'self'; img-src 'self' data: blob:; frame-ancestors 'none'")
-
-    def answer(fields: list[np.ndarray], started: float) -> list[dict]:
-        probabilities = model.predict(np.stack(fields))
-        elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
-        return [{
-            "digit": int(p.argmax()),
-            "confidence": round(float(p.max()), 6),
-            "probabilities": [round(float(v), 6) for v in p],
-            "input": "data:image/png;base64," + base64.b64encode(preprocess.to_png(f)).decode(),
-            "model": model_id,
-            "elapsed_ms": elapsed_ms,
-        } for p, f in zip(probabilities, fields)]
-
-    def handle(read_images, batch: bool):
-        """Runs one API call, turning every client mistake into its JSON error."""
-        started = time.perf_counter()
-        try:
-            fields = [to_model_input(data, f"images[{i}]: " if batch else "")
-                      for i, data in enumerate(read_images())]
-        except BadRequest as error:
-            raise bottle.HTTPError(error.status, str(error)) from None
-        return answer(fields, started)
-
-    @app.post("/api/predict")
-    def predict():
-        return handle(lambda: [read_single_image(max_body_bytes)], batch=False)[0]
-
-    @app.post("/api/predict/batch")
-    def predict_batch():
-        return {"predictions": handle(lambda: read_batch(max_body_bytes), batch=True)}
-
-    @app.get("/api/model")
-    def model_card():
-        return model.card
-
-    @app.get("/healthz")
-    def healthz():
-        return {"status": "ok", "model": model_id}
-
-    @app.get("/")
-    def index():
-        return bottle.static_file("index.html", root=str(web_dir))
-
-    @app.get("/<path:re:(?!api/).+>")
-    def static(path):
-        return bottle.static_file(path, root=str(web_dir))  # refuses paths outside web_dir
-
+    app.post("/api/predict", callback=lambda: answers(model_inputs([single_image()]))[0])
+    app.post("/api/predict/batch", callback=lambda: {"predictions": answers(model_inputs(batch_images()))})
+    app.get("/api/model", callback=lambda: model.card)
+    app.get("/api/openapi.json", callback=lambda: bottle.static_file("openapi.json", root=str(SERVE_DIR)))
+    app.get("/livez", callback=lambda: {"status": "ok"})
+    app.get("/readyz", callback=lambda: {"status": "ready", "model": app.config["reader.model_id"]})
+    app.get("/healthz", callback=lambda: {"status": "ok", "model": app.config["reader.model_id"]})
+    app.get("/metrics", callback=prometheus_metrics)
+    app.get("/", callback=lambda: bottle.static_file("index.html", root=str(web_dir)))
+    app.get("/<path:re:(?!api/).+>", callback=lambda path: bottle.static_file(path, root=str(web_dir)))
     return app
 
 
-def read_body(limit: int) -> bytes:
-    """The request body, refused with 413 past `limit` before it is read."""
-    request = bottle.request
+def json_error(error: bottle.HTTPError) -> str:
+    """The one error handler: every 4xx and 5xx is {"error": "<words for a person>"}."""
+    response.content_type = "application/json"
+    message = error.body if isinstance(error.body, str) and error.body else error.status_line
+    return json.dumps({"error": message})
+
+
+def no_tracebacks(callback):
+    """A failure nobody foresaw is logged and answered like any other error: a JSON 500."""
+    def guarded(*args, **kwargs):
+        try:
+            return callback(*args, **kwargs)
+        except bottle.HTTPResponse:
+            raise
+        except Exception:
+            error_log.exception("request %s failed", request.environ.get("reader.request_id"))
+        abort(500, "The server failed to answer; the failure is logged.")
+    return guarded
+
+
+def begin():
+    """Times the request, names it, and refuses cross-site calls."""
+    request.environ["reader.started"] = time.perf_counter()
+    given = request.get_header("X-Request-ID", "")
+    request.environ["reader.request_id"] = given if REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+    if request.method not in SAFE_METHODS and is_cross_site():
+        abort(403, "Cross-site requests are refused: use the page on this site, or call the API from a program.")
+
+
+def is_cross_site() -> bool:
+    """A request another web page made a visitor's browser send.
+
+    A multipart POST needs no CORS preflight, so any page could make its visitors
+    send costly requests here. Browsers say where a request comes from in
+    Sec-Fetch-Site; over plain HTTP they send no Sec-Fetch headers, but a cross-origin
+    POST still carries Origin. Programs (curl) send neither and are let through.
+    """
+    site = request.get_header("Sec-Fetch-Site")
+    if site is not None:
+        return site not in ("same-origin", "none")
+    origin = request.get_header("Origin")
+    return origin is not None and urlsplit(origin).netloc != request.get_header("Host")
+
+
+def finish():
+    """Every answer, errors included: its headers, its metrics and its access-log line."""
+    request_id = request.environ["reader.request_id"]
+    response.set_header("X-Request-ID", request_id)
+    for name, value in SECURITY_HEADERS.items():
+        response.set_header(name, value)
+    seconds = time.perf_counter() - request.environ["reader.started"]
+    route = request.environ["bottle.route"].rule if "bottle.route" in request.environ else "(none)"
+    labels = {"route": route, "method": request.method, "status": str(response.status_code)}
+    metrics.REQUESTS.labels(**labels).inc()
+    metrics.REQUEST_SECONDS.labels(**labels).observe(seconds)
+    if access_log.isEnabledFor(logging.INFO):
+        access_log.info(json.dumps({
+            "time": datetime.now(timezone.utc).isoformat(timespec="milliseconds"), "id": request_id,
+            "method": request.method, "route": route, "path": request.path, "status": response.status_code,
+            "ms": round(seconds * 1000, 2), "model": request.app.config["reader.model_id"]}))
+
+
+def prometheus_metrics() -> bytes:
+    response.content_type = metrics.CONTENT_TYPE
+    return metrics.exposition()
+
+
+def answers(fields: list[np.ndarray]) -> list[dict]:
+    """The model's reading of each 28x28 input, from one onnxruntime call."""
+    model_id = request.app.config["reader.model_id"]
+    with metrics.INFERENCE_SECONDS.time():
+        probabilities = request.app.config["reader.model"].predict(np.stack(fields))
+    elapsed_ms = round((time.perf_counter() - request.environ["reader.started"]) * 1000, 2)
+    results = []
+    for p, field in zip(probabilities, fields):
+        metrics.PREDICTIONS.labels(digit=str(p.argmax())).inc()
+        metrics.CONFIDENCE.observe(float(p.max()))
+        results.append({
+            "digit": int(p.argmax()),
+            "confidence": round(float(p.max()), 6),
+            "probabilities": [round(float(v), 6) for v in p],
+            "input": "data:image/png;base64," + base64.b64encode(preprocess.to_png(field)).decode(),
+            "model": model_id,
+            "elapsed_ms": elapsed_ms,
+        })
+    return results
+
+
+def model_inputs(pictures: list[bytes]) -> list[np.ndarray]:
+    """The 28x28 model input of each picture; errors name the picture in a batch.
+
+    Every header is read, and the batch's total cost checked, before any picture
+    is decoded. The error is raised outside the `except` block: chained to the
+    preprocessing error, it would keep that error's frames, and the decoded
+    picture in them, alive for as long as the error lives.
+    """
+    opened, where, failure = [], "", None
+    try:
+        for i, data in enumerate(pictures):
+            where = f"images[{i}]: " if len(pictures) > 1 else ""
+            opened.append(preprocess.open_image(data))
+        where = ""
+        total = sum(map(preprocess.pixels, opened))
+        if total > MAX_BATCH_PIXELS:
+            raise preprocess.ImageTooLarge(f"The images hold {total / 1e6:.1f} megapixels together; a batch may hold "
+                                           f"{MAX_BATCH_PIXELS / 1e6:g}. Send fewer or smaller images.")
+        fields = []
+        for i, image in enumerate(opened):
+            where = f"images[{i}]: " if len(pictures) > 1 else ""
+            fields.append(preprocess.to_mnist(preprocess.load(image)))
+        return fields
+    except preprocess.ImageError as error:
+        failure = STATUS_OF.get(type(error), 400), where + str(error)
+    finally:
+        for image in opened:
+            image.close()
+    abort(*failure)
+
+
+def read_body() -> bytes:
+    """The request body, refused with 413 past the limit before it is read."""
+    limit = request.app.config["reader.max_body_bytes"]
     if request.chunked:
-        raise BadRequest(411, "Send the body with a Content-Length header, not chunked.")
+        abort(411, "Send the body with a Content-Length header, not chunked.")
     if request.content_length > limit:
-        raise BadRequest(413, f"The request is {request.content_length} bytes; the limit is {limit} bytes.")
+        abort(413, f"The request is {request.content_length} bytes; the limit is {limit} bytes. "
+                   "Shrink a photo to about 1000 px a side, or send it as JPEG.")
     return request.body.read()
 
 
 def media_type() -> str:
-    return bottle.request.content_type.split(";")[0].strip().lower()
+    return request.content_type.split(";")[0].strip().lower()
 
 
-def read_single_image(limit: int) -> bytes:
+def single_image() -> bytes:
     """The image of a predict call, from JSON, raw bytes or a multipart form."""
     kind = media_type()
-    body = read_body(limit)
+    body = read_body()
     if kind == "application/json":
         return decode_base64(parse_json(body).get("image"), "image")
     if kind in IMAGE_TYPES:
         return body
     if kind == "multipart/form-data":
-        try:
-            upload = bottle.request.files.get("image")
-        except Exception:  # Bottle's multipart parser raises several kinds on a broken form
-            raise BadRequest(400, "The multipart form is malformed.") from None
-        if upload is None:
-            raise BadRequest(400, 'The form has no file field named "image".')
-        return upload.file.read()
-    raise BadRequest(415, f"Unsupported Content-Type {kind or '(none)'}: send JSON, "
-                          "an image (PNG, JPEG, WebP, GIF, BMP) or a multipart form.")
+        return uploaded_file("image")
+    abort(415, f"Unsupported Content-Type {kind or '(none)'}: send JSON, "
+               "an image (PNG, JPEG, WebP, GIF, BMP) or a multipart form.")
 
 
-def read_batch(limit: int) -> list[bytes]:
+def uploaded_file(field: str) -> bytes:
+    try:
+        upload = request.files.get(field)
+    except Exception:  # Bottle's multipart parser raises several kinds on a broken form
+        upload = False
+    if upload is False:
+        abort(400, "The multipart form is malformed.")
+    if upload is None:
+        abort(400, f'The form has no file field named "{field}".')
+    return upload.file.read()
+
+
+def batch_images() -> list[bytes]:
     """The images of a batch call: JSON {"images": [...]}, 1 to 256 of them."""
     if media_type() != "application/json":
-        raise BadRequest(415, 'Send the batch as JSON: {"images": [...]}.')
-    images = parse_json(read_body(limit)).get("images")
+        abort(415, 'Send the batch as JSON: {"images": [...]}.')
+    images = parse_json(read_body()).get("images")
     if not isinstance(images, list) or not 1 <= len(images) <= MAX_BATCH:
-        raise BadRequest(400, f'"images" must be a list of 1 to {MAX_BATCH} images.')
+        abort(400, f'"images" must be a list of 1 to {MAX_BATCH} images.')
     return [decode_base64(image, f"images[{i}]") for i, image in enumerate(images)]
 
 
@@ -156,29 +250,23 @@ def parse_json(body: bytes) -> dict:
     try:
         document = json.loads(body)
     except (ValueError, UnicodeDecodeError):
-        raise BadRequest(400, "The body is not valid JSON.") from None
+        abort(400, "The body is not valid JSON.")
+    except RecursionError:  # nested thousands deep: the parser runs out of stack
+        abort(400, "The JSON body is nested too deeply.")
     if not isinstance(document, dict):
-        raise BadRequest(400, "The JSON body must be an object.")
+        abort(400, "The JSON body must be an object.")
     return document
 
 
 def decode_base64(value, field: str) -> bytes:
     """Bytes of a data URL ("data:image/png;base64,...") or of bare base64."""
     if not isinstance(value, str) or not value:
-        raise BadRequest(400, f'"{field}" must be a data URL or a base64 string of an image.')
+        abort(400, f'"{field}" must be a data URL or a base64 string of an image.')
     if value.startswith("data:"):
         header, _, value = value.partition(",")
         if not header.endswith(";base64"):
-            raise BadRequest(400, f'"{field}" must be a base64 data URL.')
+            abort(400, f'"{field}" must be a base64 data URL.')
     try:
         return base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
-        raise BadRequest(400, f'"{field}" is not valid base64.') from None
-
-
-def to_model_input(data: bytes, where: str) -> np.ndarray:
-    """The 28x28 model input of one image; `where` names it in errors of a batch."""
-    try:
-        return preprocess.from_bytes(data)
-    except preprocess.ImageError as error:
-        raise BadRequest(error.status, where + str(error)) from None
+        abort(400, f'"{field}" is not valid base64.')

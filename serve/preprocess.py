@@ -6,8 +6,8 @@ placed so its centre of mass sits at the centre of the 28x28 field. A canvas
 drawing or a photo looks nothing like that, and squashing the whole picture to
 28x28 gets about a third of drawn digits right. So every input goes through:
 
-  decode (size checked before pixels are decoded) -> grey levels, transparency
-  composited -> ink made bright on dark -> Otsu threshold -> crop to the ink ->
+  decode (cost checked from the header first; turned upright) -> grey levels,
+  transparency composited -> ink made bright on dark -> Otsu threshold -> crop to the ink ->
   longer side to 20 px -> centre of mass to the centre of 28x28.
 
 Pure numpy and Pillow, so the serve image needs nothing else.
@@ -17,63 +17,96 @@ import io
 import warnings
 
 import numpy as np
-from PIL import Image, ImageFilter, UnidentifiedImageError
+from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
 
 FORMATS = ("PNG", "JPEG", "WEBP", "GIF", "BMP")
-MAX_PIXELS = 4096 * 4096
+MAX_SIDE = 4096  # px: no picture of a digit needs more, and a file's rows cost time even when they are blank
+MAX_PIXELS = 4_000_000  # decoded pixels, JPEGs counted after their reduced-scale decoding
+RLE_BMP = (1, 2)  # Pillow decodes these in pure Python: 0.5 CPU-second for a busy 2 MiB file
+MAX_JPEG_SCANS = 32  # encoders write 1 (baseline) to about 12 (progressive); each scan walks every block again
 WORK_SIDE = 256  # px: pictures are reduced to this before the ink is looked for
 MIN_CONTRAST = 0.15  # ink this close to the paper is no ink at all
 FLAT_PAPER = 0.02  # paper this even all round its border needs no lighting correction
 SIDE, BOX = 28, 20
 
-# decode() enforces its own, lower pixel limit right after reading the header;
+# open_image() enforces its own, lower limits right after reading the header;
 # Pillow's warning about large images would only repeat that in the logs.
 warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
 
 
 class ImageError(ValueError):
-    """An input that cannot be read as a digit; `status` is the HTTP answer it deserves."""
-
-    status = 400
+    """An input that cannot be read as a digit; the message says why, in words for a person."""
 
 
 class UnsupportedImage(ImageError):
-    status = 415
+    """A picture in a format the service does not read."""
 
 
 class ImageTooLarge(ImageError):
-    status = 413
+    """A picture that would cost too much to decode."""
 
 
 class EmptyDrawing(ImageError):
-    status = 422
+    """A picture with no ink in it."""
 
 
-def decode(data: bytes) -> Image.Image:
-    """The first frame of a PNG, JPEG, WebP, GIF or BMP, refusing huge ones unread.
+def open_image(data: bytes) -> Image.Image:
+    """The picture's header read and checked; no pixel is decoded yet.
 
-    Image.open parses only the header, so a small file that would inflate to
-    gigabytes (a decompression bomb) is refused before any pixel is decoded.
+    What decoding will cost is known from the header alone, so a small file that
+    would take seconds or gigabytes to decode is refused here: one that inflates
+    to a huge size (a decompression bomb), a JPEG with thousands of scans, a strip
+    of millions of rows, a BMP only a slow decoder reads. A JPEG is set to decode at a reduced scale (libjpeg's
+    DCT scaling, 1/2 to 1/8) that still leaves WORK_SIDE px, so a phone photo
+    costs a fraction of its full decoding; its pixels are counted at that scale.
     """
     if not data:
         raise ImageError("The image is empty (0 bytes).")
     try:
         image = Image.open(io.BytesIO(data))
     except Image.DecompressionBombError:
-        raise ImageTooLarge(f"The image is too large; at most {MAX_PIXELS // 1_000_000} megapixels.") from None
-    except (UnidentifiedImageError, OSError, ValueError):
+        raise ImageTooLarge(f"The image is too large; at most {MAX_SIDE} px a side.") from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError):
         raise ImageError("This is not an image (expected PNG, JPEG, WebP, GIF or BMP).") from None
     if image.format not in FORMATS:
         raise UnsupportedImage(f"{image.format} images are not supported; send PNG, JPEG, WebP, GIF or BMP.")
+    if image.format == "BMP" and image.info.get("compression") in RLE_BMP:
+        raise UnsupportedImage("Run-length compressed BMPs are not supported; send PNG or JPEG.")
     width, height = image.size
-    if width * height > MAX_PIXELS:
-        raise ImageTooLarge(f"The image is {width}x{height} pixels; at most "
-                            f"{MAX_PIXELS // 1_000_000} megapixels are accepted.")
+    if max(width, height) > MAX_SIDE:
+        raise ImageTooLarge(f"The image is {width}x{height} pixels; the limit is {MAX_SIDE} px a side.")
+    if image.format == "JPEG":
+        if data.count(b"\xff\xda") > MAX_JPEG_SCANS:  # start-of-scan markers; never stuffed in coded data
+            raise ImageTooLarge(f"The JPEG has more than {MAX_JPEG_SCANS} scans; save it again as an ordinary JPEG.")
+        image.draft("L", (WORK_SIDE, WORK_SIDE))
+    if pixels(image) > MAX_PIXELS:
+        raise ImageTooLarge(f"The image is {width}x{height} pixels; the limit is {MAX_PIXELS / 1e6:g} megapixels "
+                            "(a JPEG may be larger). Shrink it to 2000 px a side.")
+    return image
+
+
+def pixels(image: Image.Image) -> int:
+    """How many pixels decoding `image` will make: its cost, known before decoding."""
+    return image.width * image.height
+
+
+def load(image: Image.Image) -> Image.Image:
+    """The first frame decoded, turned upright as its EXIF orientation says.
+
+    A phone stores a photo as the sensor saw it and records how to turn it; read
+    sideways, a 3 is a 7. Everything after this sees the picture as people see it.
+    """
     try:
         image.load()  # decodes the first frame of an animation only
+        ImageOps.exif_transpose(image, in_place=True)
     except (OSError, ValueError, SyntaxError, EOFError):
         raise ImageError("The image is damaged or truncated and cannot be decoded.") from None
     return image
+
+
+def decode(data: bytes) -> Image.Image:
+    """The picture in `data`, checked before decoding and turned upright."""
+    return load(open_image(data))
 
 
 def grey_levels(image: Image.Image) -> np.ndarray:
@@ -239,7 +272,8 @@ def to_mnist(image: Image.Image) -> np.ndarray:
 
 def from_bytes(data: bytes) -> np.ndarray:
     """The whole path from an uploaded file's bytes to the model's input."""
-    return to_mnist(decode(data))
+    with decode(data) as image:
+        return to_mnist(image)
 
 
 def to_png(field: np.ndarray) -> bytes:

@@ -60,7 +60,7 @@ class RunningServer:
             try:
                 if requests.get(self.url + "/healthz", timeout=1).status_code == 200:
                     return self
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not listening yet, or a worker still loading
                 time.sleep(0.2)
         raise TimeoutError(f"server on {self.url} not healthy after {timeout}s")
 

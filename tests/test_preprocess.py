@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
+from bench.hostile import many_scans, rle_bmp
+from drawings import encoded, png_bytes
 from serve import preprocess
-from drawings import png_bytes
 
 
 def mass_centre(field):
@@ -114,17 +115,42 @@ def test_undecodable_bytes_are_refused(data, error, words):
         preprocess.decode(data)
 
 
-def test_unsupported_format_is_415():
-    tiff = io.BytesIO()
-    seven().save(tiff, format="TIFF")
-    with pytest.raises(preprocess.UnsupportedImage) as caught:
-        preprocess.decode(tiff.getvalue())
-    assert caught.value.status == 415
+def test_unsupported_formats_are_refused():
+    with pytest.raises(preprocess.UnsupportedImage, match="TIFF"):
+        preprocess.decode(encoded(seven(), format="TIFF"))
+    with pytest.raises(preprocess.UnsupportedImage, match="Run-length"):
+        preprocess.open_image(rle_bmp(400, 400))
 
 
-def test_huge_dimensions_are_refused_before_decoding():
-    bomb = png_bytes(Image.new("1", (10_000, 10_000), 1))
-    assert len(bomb) < 100_000  # tiny file, 100 megapixels once decoded
-    with pytest.raises(preprocess.ImageTooLarge, match="10000x10000") as caught:
-        preprocess.decode(bomb)
-    assert caught.value.status == 413
+@pytest.mark.parametrize("picture, words", [
+    (png_bytes(Image.new("1", (10_000, 10_000), 1)), "10000x10000 pixels; the limit is 4096 px a side"),
+    (png_bytes(Image.new("L", (1, 100_000), 255)), "1x100000"),
+    (png_bytes(Image.new("L", (2100, 2100), 255)), "the limit is 4 megapixels"),
+    (many_scans(seven(), 33), "more than 32 scans"),
+], ids=["bomb", "strip", "over-4-megapixels", "jpeg-scans"])
+def test_costly_pictures_are_refused_from_their_header(picture, words):
+    assert len(picture) < 100_000  # small files that would be costly to decode
+    with pytest.raises(preprocess.ImageTooLarge, match=words):
+        preprocess.open_image(picture)
+
+
+def test_a_big_jpeg_is_decoded_at_a_reduced_scale():
+    """A 12-megapixel phone photo is read at 1/8 scale: cheap, and still 504 px tall."""
+    photo = encoded(seven(size=400).resize((4000, 3000)).convert("RGB"), format="JPEG")
+    image = preprocess.open_image(photo)
+    assert preprocess.pixels(image) == 500 * 375 and image.mode == "L"
+    assert preprocess.load(image).size == (500, 375)
+
+
+@pytest.mark.parametrize("orientation, stored_as", [
+    (3, Image.Transpose.ROTATE_180), (6, Image.Transpose.ROTATE_90), (8, Image.Transpose.ROTATE_270)])
+def test_exif_orientation_is_applied_first(orientation, stored_as):
+    """A phone stores the sensor's pixels and an EXIF tag saying how to turn them."""
+    upright = seven()
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    photo = encoded(upright.transpose(stored_as), format="JPEG", quality=95, exif=exif.tobytes())
+    read = preprocess.to_mnist(preprocess.decode(photo))
+    assert np.abs(read - preprocess.to_mnist(upright)).max() < 0.15
+    sideways = preprocess.to_mnist(Image.open(io.BytesIO(photo)).convert("L"))
+    assert np.abs(sideways - preprocess.to_mnist(upright)).max() > 0.5  # without the tag it is another shape
