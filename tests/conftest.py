@@ -53,16 +53,17 @@ class RunningServer:
         return self.log.read()
 
     def wait_healthy(self, timeout=60) -> "RunningServer":
+        """Returns once /healthz answers; a server that never does is stopped, not left running."""
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"server exited {self.process.returncode}: {self.output()}")
+        while time.monotonic() < deadline and self.process.poll() is None:
             try:
                 if requests.get(self.url + "/healthz", timeout=1).status_code == 200:
                     return self
             except (requests.ConnectionError, requests.Timeout):  # not listening yet, or a worker still loading
                 time.sleep(0.2)
-        raise TimeoutError(f"server on {self.url} not healthy after {timeout}s")
+        exited = self.process.poll()
+        output = self.stop()
+        raise RuntimeError(f"server on {self.url} not healthy within {timeout} s (exit status {exited}): {output}")
 
     def stop(self) -> str:
         """Stops it (if it still runs) and returns all it printed."""

@@ -6,12 +6,13 @@ import hashlib
 import io
 import json
 
+import numpy as np
 import pytest
 import requests
 from PIL import Image
 
 from bench.hostile import bad_inputs
-from drawings import canvases, png_bytes
+from drawings import as_photo, canvases, encoded, png_bytes
 from tests.conftest import ROOT, RunningServer
 
 PREDICT, BATCH = "/api/predict", "/api/predict/batch"
@@ -23,8 +24,9 @@ def samples(data):
     return list(zip(canvases(data.test_images[:20], seed=1), data.test_labels[:20].tolist()))
 
 
-def post_png(server, png, **kwargs):
-    return requests.post(server.url + PREDICT, data=png, headers={"Content-Type": "image/png"}, timeout=30, **kwargs)
+def post_png(server, png, headers=None):
+    return requests.post(server.url + PREDICT, data=png, headers={"Content-Type": "image/png", **(headers or {})},
+                         timeout=30)
 
 
 def assert_prediction(answer: dict, digit: int):
@@ -126,6 +128,92 @@ def test_body_over_the_limit_is_413():
         limited.stop()
 
 
-def test_default_limit_is_2_mib(server):
+def test_default_limit_is_2_mib_and_the_error_says_what_to_do(server):
     answer = post_png(server, b"\0" * (2 * 1024 * 1024 + 1))
-    assert answer.status_code == 413 and json.loads(answer.text)["error"]
+    assert answer.status_code == 413 and "Shrink a photo" in json.loads(answer.text)["error"]
+
+
+def test_a_batch_is_refused_from_its_headers_when_it_would_cost_too_much(server):
+    """64 blank 4-megapixel PNGs: 590 KB of JSON, 256 megapixels once decoded."""
+    big = base64.b64encode(png_bytes(Image.new("L", (2000, 2000), 255))).decode()
+    answer = requests.post(server.url + BATCH, json={"images": [big] * 64}, timeout=30)
+    assert answer.status_code == 413 and "megapixels together" in answer.json()["error"]
+
+
+def test_a_phone_photo_stored_sideways_is_read_upright(server, data):
+    """Phones store the sensor's pixels and an EXIF tag saying how to turn them."""
+    photo = Image.open(io.BytesIO(as_photo(data.test_images[18], np.random.default_rng(3))))  # a 3
+    exif = Image.Exif()
+    exif[0x0112] = 6  # shown turned 90 degrees clockwise
+    sideways = encoded(photo.transpose(Image.Transpose.ROTATE_90), format="JPEG", exif=exif.tobytes())
+    answer = requests.post(server.url + PREDICT, data=sideways, headers={"Content-Type": "image/jpeg"}, timeout=30)
+    assert answer.status_code == 200 and answer.json()["digit"] == data.test_labels[18] == 3
+
+
+def test_the_page_and_programs_may_post_but_other_sites_may_not(server, samples):
+    png, label = samples[0]
+    for headers in ({}, {"Sec-Fetch-Site": "same-origin"}, {"Sec-Fetch-Site": "none"},
+                    {"Origin": server.url}):
+        assert post_png(server, png, headers).json()["digit"] == label
+    for headers in ({"Sec-Fetch-Site": "cross-site"}, {"Sec-Fetch-Site": "same-site"},
+                    {"Origin": "http://127.0.0.1:1"}, {"Origin": "null"}):
+        refused = post_png(server, png, headers)
+        assert refused.status_code == 403 and "Cross-site" in refused.json()["error"], headers
+
+
+def test_liveness_readiness_and_request_ids(server):
+    assert requests.get(server.url + "/livez").json() == {"status": "ok"}
+    ready = requests.get(server.url + "/readyz").json()
+    assert ready["status"] == "ready" and len(ready["model"]) == 12
+    given = requests.get(server.url + "/healthz", headers={"X-Request-ID": "trace-42"})
+    assert given.headers["X-Request-ID"] == "trace-42"
+    made = [requests.get(server.url + "/nothing", headers={"X-Request-ID": "<script>"}).headers["X-Request-ID"]
+            for _ in range(2)]
+    assert made[0] != made[1] and all(len(i) == 32 and i.isalnum() for i in made)  # a bad one is replaced
+
+
+def test_access_log_is_one_json_line_per_request():
+    logged = RunningServer("--workers", "1").wait_healthy()
+    try:
+        requests.post(logged.url + PREDICT, data=b"nonsense", headers={"Content-Type": "image/png",
+                                                                        "X-Request-ID": "req-1"})
+    finally:
+        output = logged.stop()
+    lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    entry = next(line for line in lines if line["id"] == "req-1")
+    assert entry["route"] == "/api/predict" and entry["status"] == 400 and entry["ms"] > 0
+    assert set(entry) == {"time", "id", "method", "route", "path", "status", "ms", "model"}
+
+
+def metric(text: str, name: str, **labels) -> float:
+    """One sample's value from Prometheus' text format (0 if absent)."""
+    wanted = {f'{key}="{value}"' for key, value in labels.items()}
+    for line in text.splitlines():
+        series, _, value = line.rpartition(" ")
+        if series.split("{")[0] == name and wanted <= set(series.partition("{")[2].rstrip("}").split(",")):
+            return float(value)
+    return 0.0
+
+
+def test_metrics_count_every_worker(samples):
+    """Two workers answer; /metrics, whichever answers it, counts the requests of both."""
+    observed = RunningServer("--workers", "2").wait_healthy()
+    try:
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            list(pool.map(lambda sample: post_png(observed, sample[0]), samples * 3))
+        post_png(observed, b"not a picture")
+        text = requests.get(observed.url + "/metrics").text
+        pids = {line for line in observed.output().splitlines() if "Booting worker" in line}
+    finally:
+        observed.stop()
+    assert len(pids) == 2
+    predict = {"route": "/api/predict", "method": "POST"}
+    assert metric(text, "digit_reader_http_requests_total", status="200", **predict) == 60
+    assert metric(text, "digit_reader_http_requests_total", status="400", **predict) == 1
+    assert metric(text, "digit_reader_http_request_duration_seconds_count", status="200", **predict) == 60
+    assert metric(text, "digit_reader_model_inference_seconds_count") == 60
+    per_digit = [metric(text, "digit_reader_predictions_total", digit=str(d)) for d in range(10)]
+    assert sum(per_digit) == 60 and per_digit[7] == 3 * [label for _, label in samples].count(7)
+    assert metric(text, "digit_reader_prediction_confidence_count") == 60
+    model = hashlib.sha256((ROOT / "artifacts" / "mnist.onnx").read_bytes()).hexdigest()[:12]
+    assert metric(text, "digit_reader_model_info", model=model) == 1

@@ -1,15 +1,17 @@
 """The service under load and faults: a short soak, and a worker killed mid-load."""
 
+import concurrent.futures
 import os
 import signal
 import threading
 import time
 
 import requests
+from PIL import Image
 
 from bench.hostile import bad_inputs
-from bench.soak import mixed_requests, read_right, soak, worker_pids
-from drawings import canvases
+from bench.soak import mixed_requests, read_right, resident_kib, soak, worker_pids
+from drawings import canvases, png_bytes
 from tests.conftest import RunningServer
 
 
@@ -31,6 +33,24 @@ def test_short_soak_has_no_server_errors_no_wrong_answers_and_flat_memory(data):
     for problem in ("server_errors", "wrong_status", "wrong_digit", "connection_errors"):
         assert result[problem] == 0, (problem, result["first_problems"])
     assert result["max_worker_rss_growth_kib"] < 10 * 1024, result
+
+
+def test_large_pictures_leave_no_memory_behind():
+    """Blank 4-megapixel RGBA PNGs (the costliest pictures accepted, each a 422) and the
+    1x16,777,216 PNG strip (refused from its header), 8 at a time: each worker's memory
+    afterwards stays near where it started (`make bench` measures the same, with a tighter bound)."""
+    server = RunningServer("--workers", "2").wait_healthy()
+    pictures = [png_bytes(Image.new("RGBA", (2000, 2000)))] * 120 + [png_bytes(Image.new("L", (1, 1 << 24)))] * 40
+    try:
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            statuses = set(pool.map(lambda png: requests.post(
+                server.url + "/api/predict", data=png, headers={"Content-Type": "image/png"}, timeout=60).status_code,
+                pictures))
+        resident_mib = [resident_kib(pid) / 1024 for pid in worker_pids(server.process.pid)]
+    finally:
+        server.stop()
+    assert statuses == {413, 422}
+    assert len(resident_mib) == 2 and max(resident_mib) < 600, resident_mib
 
 
 def test_a_killed_worker_is_replaced_and_the_service_keeps_answering(data):
