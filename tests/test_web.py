@@ -1,20 +1,29 @@
 """The drawing page in a real browser (Debian's Chromium driven by Playwright),
-against the real server on loopback. Digits are drawn with pointer strokes."""
+against the real server on loopback. Digits are drawn with pointer strokes.
 
+Screenshots go to SCREENSHOTS_DIR when it is set (`make screenshots` sets it to
+tests/screenshots, which the README shows), else to each test's temporary folder:
+a plain test run still draws and renders them but leaves the tree as it was."""
+
+import io
 import math
+import os
+import re
 from pathlib import Path
 
 import numpy as np
 import pytest
+from axe_playwright_python.sync_playwright import Axe
+from PIL import Image
 from playwright.sync_api import expect, sync_playwright
 
 from tests.conftest import RunningServer
-from drawings import as_canvas, png_bytes
+from drawings import as_canvas, encoded, png_bytes
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--no-first-run"]
-SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
+MAX_BODY_BYTES = 2 * 2**20  # the server's default limit
 
 
 @pytest.fixture(scope="module")
@@ -33,6 +42,13 @@ def page(browser, server):
     page.goto(server.url)
     yield page
     context.close()
+
+
+@pytest.fixture
+def screenshots(tmp_path) -> Path:
+    folder = Path(os.environ.get("SCREENSHOTS_DIR") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 # Strokes of each digit in a unit box; drawn scaled and moved onto the pad.
@@ -118,10 +134,31 @@ def test_a_newer_question_aborts_the_one_in_flight(page):
     assert len(held) == 1 and failed == ["net::ERR_ABORTED"]
 
 
+WATCH_NEXT_UPLOAD = """() => {
+    const send = window.fetch;
+    window.uploaded = new Promise(resolve => {
+        window.fetch = (url, options) => {
+            resolve(options.body.get("image").arrayBuffer().then(bytes => Array.from(new Uint8Array(bytes))));
+            return send(url, options);
+        };
+    });
+}"""
+
+
+def upload(page, path: Path) -> bytes:
+    """Chooses `path` in the page's file input and returns the file the page sent for it.
+    Chromium leaves a form's file parts out of the request Playwright sees, so the page's
+    fetch is watched instead; the request still goes to the server."""
+    page.evaluate(WATCH_NEXT_UPLOAD)
+    page.set_input_files("#upload", str(path))
+    return bytes(page.evaluate("() => window.uploaded"))
+
+
 def test_upload_and_drop_an_image(page, data, tmp_path):
+    drawing = png_bytes(as_canvas(data.test_images[0], np.random.default_rng(0), "black-on-white"))
     photo = tmp_path / "digit.png"
-    photo.write_bytes(png_bytes(as_canvas(data.test_images[0], np.random.default_rng(0), "black-on-white")))
-    page.set_input_files("#upload", str(photo))
+    photo.write_bytes(drawing)
+    assert upload(page, photo) == drawing  # small enough to go as it is
     expect(page.locator("#digit")).to_have_text(str(data.test_labels[0]))
 
     drawing = png_bytes(as_canvas(data.test_images[1], np.random.default_rng(1), "white-on-black"))
@@ -134,9 +171,67 @@ def test_upload_and_drop_an_image(page, data, tmp_path):
     expect(page.locator("#digit")).to_have_text(str(data.test_labels[1]))
 
 
-def test_server_error_is_shown_in_words(page, tmp_path):
-    not_an_image = tmp_path / "notes.png"
-    not_an_image.write_text("shopping list")
+def sideways_phone_photo(digit: np.ndarray, orientation: int) -> tuple[Image.Image, bytes]:
+    """`digit` large on noisy grey paper, 3000x4000 as seen, and the JPEG a phone would
+    store of it: pixels turned, an EXIF Orientation (6 or 8) telling viewers how to turn
+    them back, and the noise keeping it over the server's limit, as a phone photo is."""
+    rng = np.random.default_rng(orientation)
+    ink = np.asarray(Image.fromarray(digit).resize((2400, 2400), Image.Resampling.BICUBIC), dtype=np.float32) / 255
+    paper = np.full((4000, 3000), 0.8, dtype=np.float32)
+    paper[800:3200, 300:2700] -= 0.65 * ink
+    paper += rng.normal(0, 0.05, paper.shape).astype(np.float32)
+    seen = Image.fromarray((np.clip(paper, 0, 1) * 255).astype(np.uint8)).convert("RGB")
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    stored = seen.transpose(Image.Transpose.ROTATE_90 if orientation == 6 else Image.Transpose.ROTATE_270)
+    return seen, encoded(stored, format="JPEG", quality=90, exif=exif.tobytes())
+
+
+def grey_difference(a: Image.Image, b: Image.Image) -> float:
+    """Mean absolute difference of two pictures' grey levels (0-255), compared at 48x64."""
+    a, b = (np.asarray(image.convert("L").resize((48, 64)), dtype=np.float32) for image in (a, b))
+    return float(np.abs(a - b).mean())
+
+
+@pytest.mark.parametrize("orientation", [6, 8])
+def test_sideways_phone_photo_is_sent_upright_and_small(page, data, tmp_path, screenshots, orientation):
+    seen, stored = sideways_phone_photo(data.test_images[0], orientation)
+    assert len(stored) > MAX_BODY_BYTES
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(stored)
+    sent = upload(page, photo)
+    size, sent = len(sent), Image.open(io.BytesIO(sent))
+    assert size < MAX_BODY_BYTES / 4, size
+    assert sent.format == "JPEG" and sent.size == (768, 1024)  # portrait, as the photo is seen
+    assert grey_difference(sent, seen) < 4 < grey_difference(sent, seen.rotate(180))  # upright, not upside down
+    expect(page.locator("#digit")).to_have_text(str(data.test_labels[0]))
+    shown = page.evaluate("""() => {
+        const pad = document.querySelector('#pad'), ctx = pad.getContext('2d');
+        const alpha = (x, y) => ctx.getImageData(x * (pad.width - 1), y * (pad.height - 1), 1, 1).data[3];
+        return {top: alpha(0.5, 0), side: alpha(0, 0.5)};
+    }""")
+    assert shown == {"top": 255, "side": 0}  # the pad shows it upright too: a portrait, margins left and right
+    page.wait_for_timeout(300)  # the bars' short transition
+    page.screenshot(path=screenshots / f"photo-exif-{orientation}.png")
+
+
+def test_large_transparent_drawing_is_sent_as_a_smaller_png(page, data, tmp_path):
+    drawing = as_canvas(data.test_images[2], np.random.default_rng(2), "black-on-transparent").resize((1600, 1600))
+    path = tmp_path / "drawing.png"
+    path.write_bytes(png_bytes(drawing))
+    sent = Image.open(io.BytesIO(upload(page, path)))
+    assert sent.format == "PNG" and sent.size == (1024, 1024) and sent.getchannel("A").getextrema() == (0, 255)
+    expect(page.locator("#digit")).to_have_text(str(data.test_labels[2]))
+
+
+@pytest.fixture
+def not_an_image(tmp_path) -> Path:
+    path = tmp_path / "notes.png"
+    path.write_text("shopping list")
+    return path
+
+
+def test_server_error_is_shown_in_words(page, not_an_image):
     page.set_input_files("#upload", str(not_an_image))
     expect(page.locator("#message")).to_have_text("This is not an image (expected PNG, JPEG, WebP, GIF or BMP).")
 
@@ -167,6 +262,48 @@ def test_network_failure_is_shown_in_words(browser):
             server.stop()
 
 
+def test_page_loads_and_answers_without_errors(browser, server):
+    """No console error, script error or failed request, and every linked file is there:
+    a browser asks for the icon once, so its 404 would reach the console of one page only."""
+    context = browser.new_context()
+    page = context.new_page()
+    problems = []
+    page.on("console", lambda message: message.type == "error" and problems.append(message.text))
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.on("requestfailed", lambda request: problems.append(f"{request.url}: {request.failure}"))
+    page.on("response", lambda response: response.status >= 400 and problems.append(f"{response.url}: {response.status}"))
+    page.goto(server.url)
+    draw(page, DIGITS[1], 0.35, 0.2, 0.6)
+    expect(page.locator("#digit")).to_have_text("1")
+    page.wait_for_load_state("networkidle")
+    links = page.evaluate("() => [...document.querySelectorAll('link[href]')].map(link => [link.rel, link.href])")
+    statuses = {rel: page.request.get(href).status for rel, href in links}
+    expect(page.locator('meta[name="description"]')).to_have_attribute("content", re.compile("digit"))
+    context.close()
+    assert problems == []
+    assert statuses == {"icon": 200, "stylesheet": 200}
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_axe_finds_no_accessibility_violation(browser, server, not_an_image, scheme):
+    """axe-core's rules (WCAG A/AA and best practices) on the empty pad, an answer and an error."""
+    context = browser.new_context(color_scheme=scheme)
+    page = context.new_page()
+    page.goto(server.url)
+    axe = Axe()
+    reports = {"empty": axe.run(page)}
+    draw(page, DIGITS[7], 0.2, 0.15, 0.65)
+    expect(page.locator("#digit")).to_have_text("7")
+    page.wait_for_timeout(300)  # the bars' short transition
+    reports["answer"] = axe.run(page)
+    page.set_input_files("#upload", str(not_an_image))
+    expect(page.locator("#digit")).to_have_text("!")
+    reports["error"] = axe.run(page)
+    context.close()
+    assert all(report.violations_count == 0 for report in reports.values()), {
+        state: report.generate_report() for state, report in reports.items() if report.violations_count}
+
+
 def test_controls_are_labelled_and_reachable_by_keyboard(page):
     for name in ("Undo", "Clear", "Predict"):
         expect(page.get_by_role("button", name=name)).to_be_visible()
@@ -179,8 +316,7 @@ def test_controls_are_labelled_and_reachable_by_keyboard(page):
     assert {"undo", "clear", "predict", "upload"} <= set(focused)
 
 
-def test_desktop_screenshot_light_and_dark(browser, server):
-    SCREENSHOTS.mkdir(exist_ok=True)
+def test_desktop_screenshot_light_and_dark(browser, server, screenshots):
     for scheme in ("light", "dark"):
         context = browser.new_context(viewport={"width": 1100, "height": 760}, color_scheme=scheme)
         page = context.new_page()
@@ -191,7 +327,7 @@ def test_desktop_screenshot_light_and_dark(browser, server):
         expect(page.locator("#digit")).to_have_text("7")
         page.wait_for_timeout(300)  # the bars' short transition
         assert all(url.startswith((server.url, "data:")) for url in requested), requested  # no CDN
-        page.screenshot(path=SCREENSHOTS / f"desktop-{scheme}.png")
+        page.screenshot(path=screenshots / f"desktop-{scheme}.png")
         context.close()
 
 
@@ -202,7 +338,7 @@ def touch_stroke(page, cdp, points):
     cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
 
 
-def test_phone_with_touch(browser, server):
+def test_phone_with_touch(browser, server, screenshots):
     context = browser.new_context(viewport={"width": 360, "height": 740}, device_scale_factor=3,
                                   is_mobile=True, has_touch=True)
     page = context.new_page()
@@ -218,9 +354,8 @@ def test_phone_with_touch(browser, server):
     touch_stroke(page, cdp, [(x + 4 * (1 - t / 20), box["y"] + box["height"] * (0.15 + 0.035 * t)) for t in range(21)])
     expect(page.locator("#digit")).to_have_text("1")
     assert page.evaluate("() => window.scrollY") == scroll_before  # drawing did not scroll the page
-    SCREENSHOTS.mkdir(exist_ok=True)
     page.wait_for_timeout(300)
-    page.screenshot(path=SCREENSHOTS / "phone.png", full_page=True)
+    page.screenshot(path=screenshots / "phone.png", full_page=True)
     context.close()
 
 

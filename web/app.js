@@ -7,6 +7,8 @@ const LOW_CONFIDENCE = 0.75;  // below this, the page says it is unsure
 const PREDICT_DELAY_MS = 300; // after the last stroke ends
 const STROKE_WIDTH = 0.055;   // of the pad's side: a marker, not a hairline
 const EXPORT_SIDE = 320;      // px of the PNG sent to the server
+const UPLOAD_SIDE = 1024;     // px: the longer side of an uploaded image, at most, as sent
+const UPLOAD_AS_IS = 1 << 20; // bytes: a smaller file that fits UPLOAD_SIDE may go untouched
 
 const $ = (selector) => document.querySelector(selector);
 const pad = $("#pad");
@@ -20,7 +22,7 @@ const preview = $("#preview");
 
 const strokes = [];
 let drawingPointer = null;
-let uploaded = null;     // {file, bitmap} of an uploaded image, shown on the pad
+let uploaded = null;     // {bitmap, body} of an uploaded image: shown on the pad, sent to the server
 let predictTimer = null;
 let inFlight = null;     // AbortController of the request being answered
 
@@ -146,14 +148,41 @@ async function predictDrawing() {
   ask(await drawingAsPng(), { "Content-Type": "image/png" });
 }
 
+/**
+ * The upload as sent. A phone photo is several MB, over the server's 2 MiB limit, and
+ * often stored sideways with an EXIF tag saying how to turn it: it goes as the browser
+ * shows it, its longer side at most UPLOAD_SIDE, as a JPEG (a PNG if it has transparency).
+ * A small file that already fits goes as it is, its transparency exact, unless it is a
+ * JPEG, which may carry such a tag.
+ */
+async function uploadBody(file, bitmap) {
+  const scale = Math.min(1, UPLOAD_SIDE / Math.max(bitmap.width, bitmap.height));
+  if (scale === 1 && file.size <= UPLOAD_AS_IS && file.type !== "image/jpeg") return file;
+  const canvas = document.createElement("canvas");
+  canvas.width = Math.max(1, Math.round(bitmap.width * scale));
+  canvas.height = Math.max(1, Math.round(bitmap.height * scale));
+  const ctx = canvas.getContext("2d");
+  ctx.imageSmoothingQuality = "high";
+  ctx.drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+  const pixels = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+  const transparent = pixels.some((value, i) => i % 4 === 3 && value < 255);
+  return new Promise((resolve) => canvas.toBlob(resolve, transparent ? "image/png" : "image/jpeg", 0.9));
+}
+
 async function predictUpload(file) {
   if (!file) return;
+  document.body.classList.add("busy");  // a large photo takes a moment to decode
   // An image the browser cannot show still goes to the server, which says why it is refused.
-  uploaded = { file, bitmap: await createImageBitmap(file).catch(() => null) };
+  const bitmap = await createImageBitmap(file, { imageOrientation: "from-image" }).catch(() => null);
+  uploaded = { bitmap, body: bitmap ? await uploadBody(file, bitmap) : file };
   strokes.length = 0;
   render();
+  askAboutUpload();
+}
+
+function askAboutUpload() {
   const form = new FormData();
-  form.append("image", file);
+  form.append("image", uploaded.body);
   ask(form, {});
 }
 
@@ -238,7 +267,7 @@ const showError = (text) => showNoAnswer("!", text, true);
 
 $("#undo").addEventListener("click", undo);
 $("#clear").addEventListener("click", clear);
-$("#predict").addEventListener("click", () => (uploaded ? predictUpload(uploaded.file) : predictDrawing()));
+$("#predict").addEventListener("click", () => (uploaded ? askAboutUpload() : predictDrawing()));
 $("#upload").addEventListener("change", (event) => {
   predictUpload(event.target.files[0]);
   event.target.value = "";  // choosing the same file again is a new upload
