@@ -2,7 +2,7 @@
 
 Settings come from flags, else environment variables, else defaults:
   --host  HOST     (127.0.0.1)     --workers  WORKERS  (one per core)
-  --port  PORT     (8000)          --threads  THREADS  (4 per worker)
+  --port  PORT     (8000)          --threads  THREADS  (2 per worker)
   --model MODEL_PATH (artifacts/mnist.onnx)
   --max-body-bytes MAX_BODY_BYTES (2 MiB)
   --max-requests MAX_REQUESTS (5000: a worker is replaced after about this many requests)
@@ -46,6 +46,8 @@ class Server(BaseApplication):
         settings = self.settings
         self.cfg.set("bind", f"{settings.host}:{settings.port}")
         self.cfg.set("workers", settings.workers)
+        # A worker computes on one core at a time (the GIL): a second thread reads the next
+        # request while the first computes; more only lengthen the queue inside the worker.
         self.cfg.set("threads", settings.threads)
         self.cfg.set("worker_class", "gthread")
         self.cfg.set("timeout", 30)
@@ -104,7 +106,7 @@ def parse_settings(argv=None) -> argparse.Namespace:
     parser.add_argument("--host", default=env("HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=env("PORT", "8000"))
     parser.add_argument("--workers", type=int, default=env("WORKERS", str(os.cpu_count() or 1)))
-    parser.add_argument("--threads", type=int, default=env("THREADS", "4"))
+    parser.add_argument("--threads", type=int, default=env("THREADS", "2"))
     parser.add_argument("--model", type=Path, default=env("MODEL_PATH", str(DEFAULT_MODEL)))
     parser.add_argument("--max-body-bytes", type=int, default=env("MAX_BODY_BYTES", str(MAX_BODY_BYTES)))
     parser.add_argument("--max-requests", type=int, default=env("MAX_REQUESTS", "5000"))
