@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: train export serve test bench image browser clean
+.PHONY: train export serve stack test screenshots bench image browser nginx clean
 
 train: $(VENV)/train/ready
 	$(VENV)/train/bin/python -m train.train $(ARGS)
@@ -16,10 +16,18 @@ export: $(VENV)/train/ready
 serve: $(VENV)/serve/ready
 	$(VENV)/serve/bin/python -m serve $(ARGS)
 
-test: $(VENV)/test/ready $(VENV)/serve/ready browser
+# The service behind nginx, as in production: http://127.0.0.1:8080
+stack: $(VENV)/serve/ready nginx
+	$(VENV)/serve/bin/python -m deploy.stack $(ARGS)
+
+test: $(VENV)/test/ready $(VENV)/serve/ready browser nginx
 	$(VENV)/test/bin/python -m pytest tests $(ARGS)
 
-bench: $(VENV)/bench/ready $(VENV)/serve/ready $(VENV)/train/ready
+# Rewrites the page's screenshots in tests/screenshots (`make test` takes them in a temporary folder).
+screenshots: $(VENV)/test/ready $(VENV)/serve/ready browser
+	SCREENSHOTS_DIR=tests/screenshots $(VENV)/test/bin/python -m pytest tests/test_web.py $(ARGS)
+
+bench: $(VENV)/bench/ready $(VENV)/serve/ready $(VENV)/train/ready nginx
 	@command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
 	$(VENV)/bench/bin/python -m bench.bench
 
@@ -30,6 +38,12 @@ image:
 # Debian's Chromium for the browser tests (Playwright cannot download its own here).
 browser:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+# Debian's nginx for the stack, and envsubst, with which the nginx image renders the
+# config template (the tests render it both ways). deploy/stack.py starts nginx
+# itself: the system nginx the package may have started on port 80 is stopped.
+nginx:
+	@[ -x /usr/sbin/nginx ] && command -v envsubst >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx gettext-base && { service nginx stop >/dev/null 2>&1 || true; }; }
 
 $(VENV)/%/ready: requirements-%.txt
 	rm -rf $(VENV)/$*

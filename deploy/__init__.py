@@ -1,0 +1,1 @@
+"""The production stack: nginx, buffering clients, in front of the service (gunicorn)."""
