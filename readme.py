@@ -10,7 +10,7 @@ import json
 import re
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent
 README = ROOT / "README.md"
 
 
@@ -45,6 +45,8 @@ def bench_table(results: dict) -> str:
         rows.append(both(f"`/api/predict` latency p50 / p99, {c} connection{'s' * (c != '1')}",
                          lambda s: f"{s['predict'][c]['p50_ms']} / {s['predict'][c]['p99_ms']}", " ms",
                          f"p99 **{ratios[f'p99_fraction_c{c}']}×**"))
+    rows.append(f"| `/api/predict` throughput, 64 connections | "
+                f"{ours['predict']['64']['requests_per_second']:,.0f} req/s | | |")
     rows += [
         both("`/healthz` throughput, 16 connections (the stack's ceiling)",
              lambda s: f"{s['healthz']['16']['requests_per_second']:,.0f}", " req/s"),
@@ -58,7 +60,7 @@ def bench_table(results: dict) -> str:
     return "\n".join([
         f"Measured by `make bench` on {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, {m['os']}, "
         f"Python {m['python']}; wrk and the servers share the machine, {results['seconds_per_load']} s per load. "
-        "This project runs as `make serve` runs it (gunicorn, a worker per core, 4 threads each); "
+        "This project runs as `make serve` runs it (gunicorn, a worker per core, 2 threads each); "
         "the alternative runs Flask's own threaded server with the same model and preprocessing.",
         "",
         *rows,
@@ -74,9 +76,52 @@ def bench_table(results: dict) -> str:
         f"{drawn['photos_on_paper']:.2%}. (All 10,000 drawn through the HTTP API: tests/test_drawn_accuracy.py.)",
         f"- Soak, {soak['clients']} clients for {soak['seconds']:.0f} s, drawings, uploads, data URLs and bad inputs "
         f"mixed: {soak['requests']:,} requests, {soak['server_errors']} server errors, "
-        f"{soak['wrong_digit']} wrong answers, {soak['wrong_status']} unexpected statuses, largest worker memory "
-        f"growth {soak['max_worker_rss_growth_kib'] / 1024:.1f} MiB.",
+        f"{soak['wrong_digit']} wrong answers, {soak['wrong_status']} unexpected statuses, "
+        f"{soak['connection_errors']} connection errors; {memory_growth(soak)}, the largest worker afterwards at "
+        f"{max(soak['worker_rss_kib_after']) / 1024:.0f} MiB.",
+        "",
+        hostile_table(results),
     ])
+
+
+def hostile_table(results: dict) -> str:
+    """The service alone and behind nginx (`make stack`): cost of the proxy, slow clients, costly requests."""
+    direct, stack, ratios = results["service"]["predict"], results["stack"]["predict"], results["ratios"]
+    slow, costly = results["slow_clients"], results["costly_requests"]
+    rows = ["| `/api/predict` | `make serve` alone | behind nginx (`make stack`) | stack / alone |", "|---|---|---|---|"]
+    for c in ("1", "4", "16", "64"):
+        rows.append(f"| throughput, {c} connection{'s' * (c != '1')} | {direct[c]['requests_per_second']:,.0f} req/s "
+                    f"| {stack[c]['requests_per_second']:,.0f} req/s | {ratios[f'stack_over_direct_c{c}']}× |")
+    rows += [
+        f"| 64 connections / the best of 1, 4 and 16 | {ratios['direct_c64_over_best']}× | "
+        f"{ratios['stack_c64_over_best']}× | |",
+        f"| while {slow['stack']['clients']} slow clients hold connections: a visitor's requests answered "
+        f"| {slow['direct']['answered_fraction']:.1%} | {slow['stack']['answered_fraction']:.1%} | |",
+        f"| ... and their latency p50 / p99 | {latency(slow['direct'])} | {latency(slow['stack'])} | |",
+    ]
+    return "\n".join([
+        *rows,
+        "",
+        f"- Slow clients: a third trickle their headers a byte a second, a third their body, a third connect and "
+        f"say nothing, for {slow['stack']['seconds']:.0f} s; meanwhile a new visitor every half second asks for "
+        "`/healthz` and a drawn digit.",
+        f"- The costliest hostile input of the battery (bench/hostile.py) cost the service "
+        f"{costly['costliest_cpu_seconds']} CPU-seconds ({costly['costliest']}); after 200 blank 4-megapixel "
+        f"RGBA PNGs (the largest pictures accepted) and 200 1×16,777,216 PNG strips, 8 at a time, the workers held "
+        f"{' and '.join(f'{mib:.0f}' for mib in costly['worker_rss_mib_after_largest'])} MiB.",
+    ])
+
+
+def memory_growth(soak: dict) -> str:
+    if soak["max_worker_rss_growth_kib"] is None:
+        return "every worker was replaced during it (after its 5,000 or so requests)"
+    return f"largest worker memory growth {soak['max_worker_rss_growth_kib'] / 1024:.1f} MiB"
+
+
+def latency(attack: dict) -> str:
+    if attack["p50_ms"] is None:
+        return "none answered"
+    return f"{attack['p50_ms']:,.0f} / {attack['p99_ms']:,.0f} ms"
 
 
 def replace_block(text: str, name: str, content: str) -> str:

@@ -6,8 +6,13 @@ even where the absolute figures move with the machine's load:
   - drawn test digits read with MNIST-style preprocessing vs the whole canvas resized,
     and photographed on paper;
   - each stack as it is run: latency and throughput of /api/predict with bench/canvas.png
-    and of /healthz (the framework's ceiling) under wrk at 1, 4 and 16 connections,
+    and of /healthz (the framework's ceiling) under wrk at 1, 4, 16 (and 64) connections
+    (predictions: the middle of three runs),
     cold start, peak worker memory, installed size;
+  - the service behind nginx (`make stack`) against the service alone: throughput at
+    1/4/16/64 connections, and a visitor's answers while 300 slow clients hold connections;
+  - what the costliest requests cost: CPU-seconds of each hostile input, and the workers'
+    memory after hundreds of the largest pictures accepted;
   - a 60 s soak of the service: 16 clients, valid and bad requests mixed.
 Writes bench/results.json and the README's benchmark table (readme.py).
 """
@@ -20,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -29,17 +35,20 @@ from PIL import Image
 
 import mnist
 import readme
-from bench.soak import mixed_requests, read_right, resident_kib, soak, worker_pids
-from serve import preprocess
+from bench import slow_clients
 from bench.hostile import bad_inputs
-from drawings import as_photo, canvases
+from bench.soak import mixed_requests, read_right, resident_kib, soak, worker_pids
+from drawings import as_photo, canvases, png_bytes
+from serve import preprocess
 
 ROOT = Path(__file__).resolve().parent.parent
 VENVS = ROOT / ".venv"
 RESULTS = ROOT / "bench" / "results.json"
 CANVAS = ROOT / "bench" / "canvas.png"  # a 7 drawn on the page in Chromium: the bytes the page sends
-CONCURRENCY = (1, 4, 16)
+CONCURRENCY = (1, 4, 16)  # for both stacks; ours also at MANY
+MANY = 64
 SECONDS = 10
+OPEN_LIMITS = ["--rate", "1000000", "--burst", "1000000", "--connections", "10000"]  # all from one address
 WRK_POST = """wrk.method = "POST"
 wrk.headers["Content-Type"] = "image/png"
 local f = assert(io.open(os.getenv("WRK_BODY"), "rb"))
@@ -127,6 +136,13 @@ def wrk(url: str, connections: int, body: Path | None) -> dict:
             "socket_errors": socket_errors.group(1) if socket_errors else "none"}
 
 
+def median_wrk(url: str, connections: int, body: Path | None) -> dict:
+    """The middle of three wrk runs by throughput: the machine is shared, and which worker
+    each kept-alive connection lands on varies from run to run."""
+    runs = sorted((wrk(url, connections, body) for _ in range(3)), key=lambda run: run["requests_per_second"])
+    return {**runs[1], "runs_requests_per_second": [run["requests_per_second"] for run in runs]}
+
+
 def start(command: list[str], url: str, png: bytes) -> tuple[subprocess.Popen, float]:
     """Starts a server; returns it and the seconds until it answered its first prediction."""
     started = time.perf_counter()
@@ -143,23 +159,98 @@ def start(command: list[str], url: str, png: bytes) -> tuple[subprocess.Popen, f
     raise SystemExit(f"error: {' '.join(command)} did not answer within 120 s")
 
 
-def measure_stack(name: str, command: list[str], url: str, png_path: Path, venv: Path, worker_pids_of) -> dict:
+def measure_stack(name: str, command: list[str], url: str, png_path: Path, venv: Path, worker_pids_of,
+                  concurrency=CONCURRENCY) -> dict:
     """Cold start, wrk at each concurrency, and peak worker memory of one serving stack."""
     print(f"== {name}", flush=True)
     process, cold_start = start(command, url, png_path.read_bytes())
     try:
         result = {"name": name, "cold_start_s": cold_start, "predict": {}, "healthz": {}}
-        for connections in CONCURRENCY:
-            result["predict"][connections] = wrk(url + "/api/predict", connections, png_path)
+        for connections in concurrency:
+            result["predict"][connections] = median_wrk(url + "/api/predict", connections, png_path)
             result["healthz"][connections] = wrk(url + "/healthz", connections, None)
             print(f"   c={connections}: predict {result['predict'][connections]}", flush=True)
         result["peak_worker_rss_mib"] = round(max(resident_kib(pid, "VmHWM") for pid in worker_pids_of(process))
                                               / 1024, 1)
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        stop(process)
     result["environment_mib"] = directory_mib(venv)
     return result
+
+
+def stop(process: subprocess.Popen):
+    process.terminate()
+    process.wait(timeout=60)
+
+
+def behind_nginx(port: int, png_path: Path) -> dict:
+    """`/api/predict` throughput through `make stack` (nginx in front of the same service)."""
+    print("== behind nginx", flush=True)
+    url = f"http://127.0.0.1:{port}"
+    process, _ = start([str(VENVS / "serve/bin/python"), "-m", "deploy.stack", "--port", str(port), *OPEN_LIMITS],
+                       url, png_path.read_bytes())
+    try:
+        predict = {}
+        for connections in (*CONCURRENCY, MANY):
+            predict[connections] = median_wrk(url + "/api/predict", connections, png_path)
+            print(f"   c={connections}: predict {predict[connections]}", flush=True)
+        return {"predict": predict}
+    finally:
+        stop(process)
+
+
+def under_slow_clients(direct_port: int, stack_port: int, drawing: tuple[bytes, int]) -> dict:
+    """A visitor's answers while 300 slow clients hold connections for 20 s, to the
+    service alone and through nginx."""
+    print("== slow clients", flush=True)
+    result = {}
+    for name, command, url in (
+            ("direct", ["-m", "serve", "--port", str(direct_port), "--no-access-log"],
+             f"http://127.0.0.1:{direct_port}"),
+            ("stack", ["-m", "deploy.stack", "--port", str(stack_port), *OPEN_LIMITS],
+             f"http://127.0.0.1:{stack_port}")):
+        process, _ = start([str(VENVS / "serve/bin/python"), *command], url, drawing[0])
+        try:
+            result[name] = slow_clients.attack(url, drawing, clients=300, seconds=20)
+        finally:
+            stop(process)
+        print(f"   {name}: {result[name]}", flush=True)
+    return result
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User and system CPU time the processes have used so far."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    return sum(sum(map(int, Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[11:13]))
+               for pid in pids) / ticks
+
+
+def costly_requests(port: int, valid_png: bytes) -> dict:
+    """CPU-seconds the workers spend on each hostile input, sent alone to an idle service;
+    then the workers' memory after 200 of the largest pictures accepted and 200 of the
+    1x16,777,216 PNG strip, 8 at a time."""
+    print("== costly requests", flush=True)
+    url = f"http://127.0.0.1:{port}"
+    process, _ = start([str(VENVS / "serve/bin/python"), "-m", "serve", "--port", str(port), "--no-access-log"],
+                       url, valid_png)
+    try:
+        workers = worker_pids(process.pid)
+        costs = {}
+        for name, request, status in bad_inputs(valid_png):
+            before = cpu_seconds(workers)
+            answer = requests.post(url + "/api/predict", timeout=60, **request)
+            assert answer.status_code == status, (name, answer.status_code, answer.text)
+            costs[name] = round(cpu_seconds(workers) - before, 3)
+        largest = [png_bytes(Image.new("RGBA", (2000, 2000)))] * 200 + [png_bytes(Image.new("L", (1, 1 << 24)))] * 200
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(lambda png: requests.post(url + "/api/predict", data=png, timeout=60,
+                                                    headers={"Content-Type": "image/png"}), largest))
+        rss = [round(resident_kib(pid) / 1024, 1) for pid in worker_pids(process.pid)]
+    finally:
+        stop(process)
+    costliest = max(costs, key=costs.get)
+    return {"cpu_seconds": costs, "costliest": costliest, "costliest_cpu_seconds": costs[costliest],
+            "worker_rss_mib_after_largest": rss}
 
 
 def directory_mib(path: Path) -> float:
@@ -167,24 +258,24 @@ def directory_mib(path: Path) -> float:
     return round(total / 2**20, 1)
 
 
-def soak_service(url_port: int, data: mnist.Mnist, seconds: float) -> dict:
+def soak_service(url_port: int, pairs: list[tuple[bytes, int]], seconds: float) -> dict:
     """16 clients for `seconds` against a fresh service, drawings it reads right, bad inputs mixed in."""
     url = f"http://127.0.0.1:{url_port}"
-    pairs = list(zip(canvases(data.test_images[:16], seed=9), data.test_labels[:16].tolist()))
-    process, _ = start([str(VENVS / "serve/bin/python"), "-m", "serve", "--port", str(url_port)], url, pairs[0][0])
+    process, _ = start([str(VENVS / "serve/bin/python"), "-m", "serve", "--port", str(url_port), "--no-access-log"],
+                       url, pairs[0][0])
     try:
         right = read_right(url, pairs)
         mix = mixed_requests(right, [(request, status) for _, request, status in bad_inputs(right[0][0])])
         soak(url, process.pid, mix, clients=8, seconds=3)  # warm-up
         return soak(url, process.pid, mix, clients=16, seconds=seconds)
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        stop(process)
 
 
 def main():
     data = mnist.load()
     onnx_path = ROOT / "artifacts" / "mnist.onnx"
+    drawings = list(zip(canvases(data.test_images[:16], seed=9), data.test_labels[:16].tolist()))
     results = {"machine": machine(), "seconds_per_load": SECONDS}
     print("== model", flush=True)
     results["model"] = model_speed(onnx_path)
@@ -193,25 +284,33 @@ def main():
 
     results["service"] = measure_stack(
         "Bottle + gunicorn + onnxruntime (this project)",
-        [str(VENVS / "serve/bin/python"), "-m", "serve", "--port", "8101"], "http://127.0.0.1:8101",
-        CANVAS, VENVS / "serve", lambda process: worker_pids(process.pid))
+        [str(VENVS / "serve/bin/python"), "-m", "serve", "--port", "8101", "--no-access-log"],
+        "http://127.0.0.1:8101", CANVAS, VENVS / "serve", lambda process: worker_pids(process.pid),
+        concurrency=(*CONCURRENCY, MANY))
+    results["stack"] = behind_nginx(8104, CANVAS)
     results["flask_keras"] = measure_stack(
         "Flask + Keras model.predict (the usual approach)",
         [sys.executable, "-m", "bench.flask_keras", "8102"], "http://127.0.0.1:8102",
         CANVAS, VENVS / "bench", lambda process: [process.pid])
     results["training_environment_mib"] = directory_mib(VENVS / "train")
 
-    ours, theirs = results["service"], results["flask_keras"]
+    ours, theirs, stack = results["service"], results["flask_keras"], results["stack"]
+    throughput = lambda s, c: s["predict"][c]["requests_per_second"]  # noqa: E731
     results["ratios"] = {
-        **{f"throughput_x_c{c}": round(ours["predict"][c]["requests_per_second"]
-                                       / theirs["predict"][c]["requests_per_second"], 1) for c in CONCURRENCY},
+        **{f"throughput_x_c{c}": round(throughput(ours, c) / throughput(theirs, c), 1) for c in CONCURRENCY},
         **{f"p99_fraction_c{c}": round(ours["predict"][c]["p99_ms"] / theirs["predict"][c]["p99_ms"], 3)
            for c in CONCURRENCY},
-        **{f"predict_over_healthz_c{c}": round(ours["predict"][c]["requests_per_second"]
-                                               / ours["healthz"][c]["requests_per_second"], 3) for c in CONCURRENCY},
+        **{f"predict_over_healthz_c{c}": round(throughput(ours, c) / ours["healthz"][c]["requests_per_second"], 3)
+           for c in CONCURRENCY},
+        **{f"stack_over_direct_c{c}": round(throughput(stack, c) / throughput(ours, c), 2)
+           for c in (*CONCURRENCY, MANY)},
+        **{f"{name}_c{MANY}_over_best": round(throughput(s, MANY) / max(throughput(s, c) for c in CONCURRENCY), 2)
+           for name, s in (("direct", ours), ("stack", stack))},
     }
+    results["slow_clients"] = under_slow_clients(8105, 8106, drawings[0])
+    results["costly_requests"] = costly_requests(8107, drawings[0][0])
     print("== soak", flush=True)
-    results["soak"] = soak_service(8103, data, seconds=60)
+    results["soak"] = soak_service(8103, drawings, seconds=60)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     readme.main()
     print(json.dumps(results["ratios"], indent=2))

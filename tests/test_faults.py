@@ -21,7 +21,7 @@ def drawn_digits(data, count):
 
 
 def test_short_soak_has_no_server_errors_no_wrong_answers_and_flat_memory(data):
-    server = RunningServer("--workers", "2").wait_healthy()
+    server = RunningServer("--workers", "2", "--max-requests", "1000000").wait_healthy()  # the same workers throughout
     try:
         valid = read_right(server.url, drawn_digits(data, 12))
         mix = mixed_requests(valid, [(request, status) for _, request, status in bad_inputs(valid[0][0])])
