@@ -11,6 +11,7 @@ WORKDIR /app
 COPY requirements-serve.txt .
 RUN pip install --no-cache-dir -r requirements-serve.txt
 
+COPY contract.py .
 COPY serve/ serve/
 COPY web/ web/
 COPY artifacts/mnist.onnx artifacts/model.json artifacts/

@@ -10,6 +10,8 @@ import json
 import re
 from pathlib import Path
 
+import contract
+
 ROOT = Path(__file__).resolve().parent
 README = ROOT / "README.md"
 
@@ -135,8 +137,8 @@ def replace_block(text: str, name: str, content: str) -> str:
 def rendered_readme() -> str:
     """README.md as it should read with the figures on disk."""
     text = README.read_text()
-    metrics = json.loads((ROOT / "artifacts" / "metrics.json").read_text())
-    card = json.loads((ROOT / "artifacts" / "model.json").read_text())
+    metrics = json.loads((contract.ARTIFACTS / contract.METRICS_FILE).read_text())
+    card = json.loads((contract.ARTIFACTS / contract.CARD_FILE).read_text())
     text = replace_block(text, "model", model_table(metrics, card))
     results_path = ROOT / "bench" / "results.json"
     if results_path.is_file():

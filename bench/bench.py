@@ -33,6 +33,7 @@ import onnxruntime
 import requests
 from PIL import Image
 
+import contract
 import mnist
 import readme
 from bench import slow_clients
@@ -73,12 +74,12 @@ def model_speed(onnx_path: Path) -> dict:
     session = onnxruntime.InferenceSession(onnx_path, options, providers=["CPUExecutionProvider"])
     result = {}
     for batch, repeats in ((1, 2000), (256, 40)):
-        images = np.random.default_rng(0).random((batch, 28, 28, 1), dtype=np.float32)
-        session.run(["probs"], {"image": images})
+        images = np.random.default_rng(0).random((batch, *contract.INPUT_SHAPE), dtype=np.float32)
+        session.run([contract.OUTPUT_NAME], {contract.INPUT_NAME: images})
         times = []
         for _ in range(repeats):
             started = time.perf_counter()
-            session.run(["probs"], {"image": images})
+            session.run([contract.OUTPUT_NAME], {contract.INPUT_NAME: images})
             times.append(time.perf_counter() - started)
         median = float(np.median(times))
         result[f"batch_{batch}"] = {"ms": round(median * 1000, 3), "images_per_second": round(batch / median)}
@@ -105,7 +106,7 @@ def drawn_accuracy(data: mnist.Mnist, onnx_path: Path, count: int = 2000) -> dic
 
     def accuracy(fields):
         images = np.stack(fields)[..., None].astype(np.float32)
-        return float((session.run(["probs"], {"image": images})[0].argmax(1) == labels).mean())
+        return float((session.run([contract.OUTPUT_NAME], {contract.INPUT_NAME: images})[0].argmax(1) == labels).mean())
 
     return {"images": count, "mnist_test_images_as_they_are": accuracy(list(data.test_images[:count] / 255)),
             "mnist_style_preprocessing": accuracy(ours), "whole_canvas_resized": accuracy(resized),
@@ -274,7 +275,7 @@ def soak_service(url_port: int, pairs: list[tuple[bytes, int]], seconds: float) 
 
 def main():
     data = mnist.load()
-    onnx_path = ROOT / "artifacts" / "mnist.onnx"
+    onnx_path = contract.ARTIFACTS / contract.ONNX_FILE
     drawings = list(zip(canvases(data.test_images[:16], seed=9), data.test_labels[:16].tolist()))
     results = {"machine": machine(), "seconds_per_load": SECONDS}
     print("== model", flush=True)

@@ -7,14 +7,14 @@ Usage: python -m bench.flask_keras PORT
 """
 
 import sys
-from pathlib import Path
 
 import flask
 import keras
 
+import contract
 from serve import preprocess
 
-model = keras.models.load_model(Path(__file__).resolve().parent.parent / "artifacts" / "mnist.keras")
+model = keras.models.load_model(contract.ARTIFACTS / contract.KERAS_FILE)
 app = flask.Flask(__name__)
 
 

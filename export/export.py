@@ -23,9 +23,9 @@ import onnxruntime
 import tensorflow as tf
 import tf2onnx
 
+import contract
 import mnist
 
-ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 OPSET = 17
 MAX_PROBABILITY_DIFFERENCE = 1e-4
 MIN_ARGMAX_AGREEMENT = 0.9999
@@ -42,8 +42,9 @@ def convert(model: keras.Model, onnx_path: Path) -> None:
     keras_tensor names); tracing the model as a plain tf.function does not. The
     TensorSpec name and the output dict key become the ONNX input and output names.
     """
-    signature = [tf.TensorSpec([None, 28, 28, 1], tf.float32, name="image")]
-    serve = tf.function(lambda image: {"probs": model(image, training=False)}, input_signature=signature)
+    signature = [tf.TensorSpec([None, *contract.INPUT_SHAPE], tf.float32, name=contract.INPUT_NAME)]
+    serve = tf.function(lambda image: {contract.OUTPUT_NAME: model(image, training=False)},
+                        input_signature=signature)
     tf2onnx.convert.from_function(serve, input_signature=signature, opset=OPSET,
                                   output_path=str(onnx_path))
 
@@ -52,7 +53,7 @@ def check_parity(model: keras.Model, session: onnxruntime.InferenceSession,
                  images: np.ndarray, labels: np.ndarray) -> dict:
     """Compares ONNX with Keras on `images`; raises ExportError past the tolerances."""
     keras_probs = model.predict(images, batch_size=1000, verbose=0)
-    onnx_probs = np.concatenate([session.run(["probs"], {"image": images[i:i + 1000]})[0]
+    onnx_probs = np.concatenate([session.run([contract.OUTPUT_NAME], {contract.INPUT_NAME: images[i:i + 1000]})[0]
                                  for i in range(0, len(images), 1000)])
     max_difference = float(np.abs(onnx_probs - keras_probs).max())
     agreement = float((onnx_probs.argmax(1) == keras_probs.argmax(1)).mean())
@@ -91,11 +92,11 @@ def describe(session: onnxruntime.InferenceSession, onnx_path: Path, parity: dic
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", help="directory of the MNIST IDX files (default: see mnist/)")
-    parser.add_argument("--artifacts", type=Path, default=ARTIFACTS,
+    parser.add_argument("--artifacts", type=Path, default=contract.ARTIFACTS,
                         help="directory holding mnist.keras; mnist.onnx and model.json go there")
     args = parser.parse_args(argv)
 
-    keras_path, onnx_path = args.artifacts / "mnist.keras", args.artifacts / "mnist.onnx"
+    keras_path, onnx_path = args.artifacts / contract.KERAS_FILE, args.artifacts / contract.ONNX_FILE
     if not keras_path.is_file():
         sys.exit(f"error: {keras_path} not found; run `make train` first")
     try:
@@ -112,7 +113,7 @@ def main(argv=None):
     except ExportError as error:
         onnx_path.unlink()
         sys.exit(f"error: {error}")
-    (args.artifacts / "model.json").write_text(json.dumps(describe(session, onnx_path, parity), indent=2) + "\n")
+    (args.artifacts / contract.CARD_FILE).write_text(json.dumps(describe(session, onnx_path, parity), indent=2) + "\n")
     print(f"wrote {onnx_path} ({onnx_path.stat().st_size / 1e6:.2f} MB): onnxruntime test accuracy "
           f"{parity['onnxruntime_test_accuracy']:.4%}, max |p_onnx - p_keras| "
           f"{parity['max_probability_difference']:.1e}, argmax agreement {parity['argmax_agreement']:.4%}")

@@ -28,10 +28,11 @@ from pathlib import Path
 
 from gunicorn.app.base import BaseApplication
 
+import contract
 from serve import MAX_BODY_BYTES
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_MODEL = PROJECT_ROOT / "artifacts" / "mnist.onnx"
+DEFAULT_MODEL = contract.ARTIFACTS / contract.ONNX_FILE
 M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
 
 

@@ -12,8 +12,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime
 
-INPUT_NAME, OUTPUT_NAME = "image", "probs"
-
+import contract
 
 class ModelError(Exception):
     """The model file cannot serve; the message is one line for whoever starts the server."""
@@ -47,17 +46,20 @@ class DigitModel:
         inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
         got_in = [(i.name, i.shape[1:]) for i in inputs]
         got_out = [(o.name, o.shape[1:]) for o in outputs]
-        if got_in != [(INPUT_NAME, [28, 28, 1])] or got_out != [(OUTPUT_NAME, [10])]:
-            raise ModelError(f"{self.path} takes {got_in} and returns {got_out}; "
-                             f"expected '{INPUT_NAME}' [N, 28, 28, 1] -> '{OUTPUT_NAME}' [N, 10]")
+        expected_in = [(contract.INPUT_NAME, list(contract.INPUT_SHAPE))]
+        expected_out = [(contract.OUTPUT_NAME, list(contract.OUTPUT_SHAPE))]
+        if got_in != expected_in or got_out != expected_out:
+            raise ModelError(f"{self.path} takes {got_in} and returns {got_out}; expected "
+                             f"'{contract.INPUT_NAME}' [N, {', '.join(map(str, contract.INPUT_SHAPE))}] -> "
+                             f"'{contract.OUTPUT_NAME}' [N, {', '.join(map(str, contract.OUTPUT_SHAPE))}]")
 
     def predict(self, images: np.ndarray) -> np.ndarray:
         """(N, 28, 28) float32 in [0, 1] -> (N, 10) probabilities, in one call."""
-        return self.session.run([OUTPUT_NAME], {INPUT_NAME: images[..., None].astype(np.float32)})[0]
+        return self.session.run([contract.OUTPUT_NAME], {contract.INPUT_NAME: images[..., None].astype(np.float32)})[0]
 
     def _read_card(self) -> dict:
         """model.json written at export, or the little known without it."""
-        card_path = self.path.with_name("model.json")
+        card_path = self.path.with_name(contract.CARD_FILE)
         if card_path.is_file():
             return json.loads(card_path.read_text())
         return {"file": self.path.name, "sha256": self.sha256}

@@ -21,10 +21,10 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
+import contract
 import mnist
 from train import plots
 
-ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 VALIDATION_SIZE = 5_000
 
 
@@ -36,7 +36,7 @@ def build_model() -> keras.Model:
                 layers.BatchNormalization(), layers.ReLU()]
 
     return keras.Sequential([
-        keras.Input((28, 28, 1), name="image"),
+        keras.Input(contract.INPUT_SHAPE, name=contract.INPUT_NAME),
         *conv_bn(32, 3), *conv_bn(32, 3),
         *conv_bn(32, 5, strides=2, padding="same"), layers.Dropout(0.2),
         *conv_bn(64, 3), *conv_bn(64, 3),
@@ -44,7 +44,7 @@ def build_model() -> keras.Model:
         layers.Flatten(),
         layers.Dense(128, use_bias=False), layers.BatchNormalization(), layers.ReLU(),
         layers.Dropout(0.3),
-        layers.Dense(10, activation="softmax", name="probs"),
+        layers.Dense(*contract.OUTPUT_SHAPE, activation="softmax", name=contract.OUTPUT_NAME),
     ], name="mnist_cnn")
 
 
@@ -96,7 +96,7 @@ def main(argv=None):
     parser.add_argument("--learning-rate", type=float, default=3e-3)
     parser.add_argument("--limit", type=int, help="train on the first N images only (quick runs)")
     parser.add_argument("--seed", type=int, default=1, help="fixed seed for weights, shuffling, augmentation")
-    parser.add_argument("--out", type=Path, default=ARTIFACTS, help="directory for the artifacts")
+    parser.add_argument("--out", type=Path, default=contract.ARTIFACTS, help="directory for the artifacts")
     args = parser.parse_args(argv)
 
     try:
@@ -105,7 +105,7 @@ def main(argv=None):
         sys.exit(f"error: {error}")
     keras.utils.set_random_seed(args.seed)
     args.out.mkdir(parents=True, exist_ok=True)
-    model_path = args.out / "mnist.keras"
+    model_path = args.out / contract.KERAS_FILE
 
     train, val, train_size, val_size = datasets(data, args.batch_size, args.limit)
     steps = args.epochs * -(-train_size // args.batch_size)
@@ -151,7 +151,7 @@ def main(argv=None):
         "versions": {"python": platform.python_version(), "tensorflow": tf.__version__,
                      "keras": keras.__version__, "numpy": np.__version__},
     }
-    (args.out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    (args.out / contract.METRICS_FILE).write_text(json.dumps(metrics, indent=2) + "\n")
     plots.training_curves(metrics["history"], args.out / "training-curves.png")
     plots.confusion_matrix(confusion, args.out / "confusion-matrix.png")
     print(f"test accuracy {metrics['test_accuracy']:.4%} ({metrics['test_errors']} errors), "
