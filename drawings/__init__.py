@@ -20,20 +20,36 @@ def as_canvas(digit: np.ndarray, rng: np.random.Generator, style: str) -> Image.
     """`digit` (28x28 uint8, white on black) upscaled onto a 280-500 px canvas, at a
     random place, its ink 30-90% of the canvas' height."""
     side = int(rng.integers(280, 501))
-    rows, cols = np.flatnonzero(digit.max(axis=1)), np.flatnonzero(digit.max(axis=0))
-    ink = np.pad(digit[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1], 1)
+    ink = np.pad(ink_crop(digit), 1)
     scale = min(rng.uniform(0.3, 0.9) * side / (ink.shape[0] - 2), (side - 1) / ink.shape[1])
-    height, width = round(ink.shape[0] * scale), round(ink.shape[1] * scale)
-    big = np.asarray(Image.fromarray(ink).resize((width, height), Image.Resampling.BICUBIC))
+    big = scaled(ink, scale)
+    height, width = big.shape
     canvas = np.zeros((side, side), dtype=np.uint8)
     top, left = rng.integers(0, side - height + 1), rng.integers(0, side - width + 1)
     canvas[top:top + height, left:left + width] = big
-    ink = canvas
+    return in_style(canvas, style)
+
+
+def ink_crop(image: np.ndarray) -> np.ndarray:
+    """`image` cut to its ink's bounding box: an MNIST digit sits in its 28x28 field
+    with blank margins of its own, which would otherwise count as part of its size."""
+    rows, cols = np.flatnonzero(image.max(axis=1)), np.flatnonzero(image.max(axis=0))
+    return image[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+
+
+def scaled(ink: np.ndarray, scale: float) -> np.ndarray:
+    """`ink` resized by `scale`; bicubic, so enlarged strokes keep smooth edges, as drawn ones have."""
+    height, width = round(ink.shape[0] * scale), round(ink.shape[1] * scale)
+    return np.asarray(Image.fromarray(ink).resize((width, height), Image.Resampling.BICUBIC))
+
+
+def in_style(ink: np.ndarray, style: str) -> Image.Image:
+    """`ink` (uint8, white on black) as a canvas in `style` exports it."""
     if style == "white-on-black":
         return Image.fromarray(ink)
     if style == "black-on-white":
         return Image.fromarray(255 - ink)
-    rgba = np.zeros((side, side, 4), dtype=np.uint8)
+    rgba = np.zeros((*ink.shape, 4), dtype=np.uint8)
     rgba[..., 3] = ink
     return Image.fromarray(rgba)
 

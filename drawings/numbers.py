@@ -1,0 +1,114 @@
+"""Handwritten numbers made from MNIST digits, each digit's place known.
+
+A number written on a wide canvas is not a row of MNIST fields side by side:
+people write digits of somewhat different sizes, not quite on a line, some far
+apart, some so close that neighbours touch. Reading such a number starts with
+finding its digits, so each picture comes with every digit's ink box: the truth
+that finding is measured against, and what a reader is trained on.
+
+Spacing is measured between neighbouring digits' ink boxes (not their 28x28
+fields, whose blank sides vary from digit to digit), as a fraction of the pair's
+mean ink height, so it can be checked on the picture alone:
+
+  apart     a gap of 20-60%;
+  close     a gap of 0-15%;
+  touching  the digit is slid in from the right until its ink meets the ink
+            already written, then up to 5% further so the strokes cross. Slanted
+            and rounded digits meet only once their boxes overlap, typically by
+            15% (a quarter of pairs need over 23%), so the overlap may be 0-35%,
+            and at most half the narrower digit so neither hides the other. About
+            one pair in seven would need more (two parallel slanted 1s, a 7's bar
+            over a 4) and stops there, its ink not quite touching.
+
+Pass MNIST training digits to make training data and test digits to make
+evaluation data, never a mix: a reader scored on numbers built from digits it
+was trained on would look better than it is.
+"""
+
+import math
+
+import numpy as np
+from PIL import Image
+
+from drawings import STYLES, in_style, ink_crop, png_bytes, scaled
+
+SPACINGS = ("apart", "close", "touching")
+GAPS = {"apart": (0.20, 0.60), "close": (0.0, 0.15)}  # of the pair's mean ink height
+MOST_OVERLAP = 0.35  # of the pair's mean ink height, for "touching"
+PUSH = 0.05  # how much further than first contact a touching digit goes
+INK = 128  # a pixel at least half inked counts when digits meet
+DIGIT_HEIGHT = (48, 160)  # px: the number's digit height
+SIZE = 0.15  # each digit's ink is that height, give or take this fraction
+WOBBLE = 0.05  # of the digit height: how far a digit's foot strays from the baseline
+MARGIN = (0.3, 1.0)  # of the digit height, on each side
+ASPECT = 3  # a number is written on a wide canvas: at least this many times its height
+
+
+def number_picture(digits: list[np.ndarray], rng: np.random.Generator, spacing: str,
+                   style: str) -> tuple[Image.Image, list[tuple[int, int, int, int]]]:
+    """`digits` (28x28 uint8, white on black) written left to right on a wide canvas in
+    `style`, and each digit's ink box (x, y, w, h) in the picture's pixels."""
+    height = rng.uniform(*DIGIT_HEIGHT)
+    inks = [written(digit, height * rng.uniform(1 - SIZE, 1 + SIZE)) for digit in digits]
+    baseline = max(ink.shape[0] for ink in inks) + math.ceil(WOBBLE * height)
+    canvas = np.zeros((baseline + math.ceil(WOBBLE * height),
+                       sum(ink.shape[1] + math.ceil(height) for ink in inks)), dtype=np.uint8)
+    boxes = []
+    for ink in inks:
+        h, w = ink.shape
+        top = baseline - h + round(rng.uniform(-WOBBLE, WOBBLE) * height)
+        left = next_left(canvas[top:top + h], boxes[-1], ink, spacing, rng) if boxes else 0
+        region = canvas[top:top + h, left:left + w]
+        np.maximum(region, ink, out=region)  # overlapping strokes merge as ink does
+        boxes.append((left, top, w, h))
+    tops = [y for _, y, _, _ in boxes]
+    number = canvas[min(tops):max(y + h for _, y, _, h in boxes), :max(x + w for x, _, w, _ in boxes)]
+    above, below, left, right = (round(rng.uniform(*MARGIN) * height) for _ in range(4))
+    widen = max(0, ASPECT * (number.shape[0] + above + below) - (number.shape[1] + left + right))
+    extra_left = int(rng.integers(0, widen + 1))
+    left, right = left + extra_left, right + widen - extra_left
+    picture = np.pad(number, ((above, below), (left, right)))
+    return in_style(picture, style), [(x + left, y - min(tops) + above, w, h) for x, y, w, h in boxes]
+
+
+def written(digit: np.ndarray, height: float) -> np.ndarray:
+    """`digit`'s ink scaled to about `height` px tall, cut to its ink box. The blank
+    border added before scaling lets the strokes' edges fade out as drawn ones do."""
+    ink = ink_crop(digit)
+    return ink_crop(scaled(np.pad(ink, 1), height / ink.shape[0]))
+
+
+def next_left(rows: np.ndarray, previous: tuple, ink: np.ndarray, spacing: str,
+              rng: np.random.Generator) -> int:
+    """Where the next digit's ink box starts: `spacing` after the `previous` box.
+    `rows` are the canvas rows the digit will cover, with the ink written so far."""
+    x, _, w, h = previous
+    size = (h + ink.shape[0]) / 2
+    if spacing != "touching":
+        return x + w + round(rng.uniform(*GAPS[spacing]) * size)
+    overlap = x + w - first_contact(rows, ink) + round(rng.uniform(0, PUSH) * size)
+    most = int(min(MOST_OVERLAP * size, w / 2, ink.shape[1] / 2))
+    return x + w - min(max(overlap, 0), most)
+
+
+def first_contact(rows: np.ndarray, ink: np.ndarray) -> int:
+    """The column where `ink`, slid in from the right along `rows`, first meets the ink
+    in them: in some row its leftmost inked pixel is then next to their rightmost."""
+    placed, coming = rows >= INK, ink >= INK
+    both = placed.any(axis=1) & coming.any(axis=1)
+    if not both.any():
+        return rows.shape[1]
+    rightmost = rows.shape[1] - 1 - np.argmax(placed[:, ::-1], axis=1)
+    leftmost = np.argmax(coming, axis=1)
+    return int((rightmost - leftmost)[both].max()) + 1
+
+
+def numbers(images: np.ndarray, labels: np.ndarray, count: int, seed: int, spacing: str,
+            lengths=(2, 3, 4, 5, 6)):
+    """`count` numbers as (PNG bytes, the number as a string, ink boxes), their digits
+    drawn at random from `images`/`labels`; lengths and STYLES taken in turn."""
+    rng = np.random.default_rng(seed)
+    for i in range(count):
+        picks = rng.integers(0, len(images), lengths[i % len(lengths)])
+        picture, boxes = number_picture(list(images[picks]), rng, spacing, STYLES[i % len(STYLES)])
+        yield png_bytes(picture), "".join(str(label) for label in labels[picks]), boxes
