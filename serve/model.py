@@ -14,6 +14,7 @@ import onnxruntime
 
 import contract
 
+
 class ModelError(Exception):
     """The model file cannot serve; the message is one line for whoever starts the server."""
 
