@@ -172,10 +172,10 @@ def model_inputs(pictures: list[bytes]) -> list[np.ndarray]:
     preprocessing error, it would keep that error's frames, and the decoded
     picture in them, alive for as long as the error lives.
     """
+    names = [f"images[{i}]: " for i in range(len(pictures))] if len(pictures) > 1 else [""]
     opened, where, failure = [], "", None
     try:
-        for i, data in enumerate(pictures):
-            where = f"images[{i}]: " if len(pictures) > 1 else ""
+        for where, data in zip(names, pictures):
             opened.append(preprocess.open_image(data))
         where = ""
         total = sum(map(preprocess.pixels, opened))
@@ -183,8 +183,7 @@ def model_inputs(pictures: list[bytes]) -> list[np.ndarray]:
             raise preprocess.ImageTooLarge(f"The images hold {total / 1e6:.1f} megapixels together; a batch may hold "
                                            f"{MAX_BATCH_PIXELS / 1e6:g}. Send fewer or smaller images.")
         fields = []
-        for i, image in enumerate(opened):
-            where = f"images[{i}]: " if len(pictures) > 1 else ""
+        for where, image in zip(names, opened):
             fields.append(preprocess.to_mnist(preprocess.load(image)))
         return fields
     except preprocess.ImageError as error:
