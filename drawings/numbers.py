@@ -48,27 +48,40 @@ def number_picture(digits: list[np.ndarray], rng: np.random.Generator, spacing: 
                    style: str) -> tuple[Image.Image, list[tuple[int, int, int, int]]]:
     """`digits` (28x28 uint8, white on black) written left to right on a wide canvas in
     `style`, and each digit's ink box (x, y, w, h) in the picture's pixels."""
+    ink, _, boxes = written_number(digits, rng, spacing)
+    return in_style(ink, style), boxes
+
+
+def written_number(digits: list[np.ndarray], rng: np.random.Generator,
+                   spacing: str) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int, int, int]]]:
+    """The ink (uint8, white on black) of `digits` written left to right, which digit
+    each pixel's ink comes from (its index, -1 where there is none; where strokes
+    cross, the darker one's), and each digit's ink box (x, y, w, h). A reader learns
+    from the owners which parts of a drawing make one digit."""
     height = rng.uniform(*DIGIT_HEIGHT)
     inks = [written(digit, height * rng.uniform(1 - SIZE, 1 + SIZE)) for digit in digits]
     baseline = max(ink.shape[0] for ink in inks) + math.ceil(WOBBLE * height)
-    canvas = np.zeros((baseline + math.ceil(WOBBLE * height),
-                       sum(ink.shape[1] + math.ceil(height) for ink in inks)), dtype=np.uint8)
+    shape = (baseline + math.ceil(WOBBLE * height), sum(ink.shape[1] + math.ceil(height) for ink in inks))
+    canvas, owners = np.zeros(shape, dtype=np.uint8), np.full(shape, -1, dtype=np.int8)
     boxes = []
-    for ink in inks:
+    for index, ink in enumerate(inks):
         h, w = ink.shape
         top = baseline - h + round(rng.uniform(-WOBBLE, WOBBLE) * height)
         left = next_left(canvas[top:top + h], boxes[-1], ink, spacing, rng) if boxes else 0
         region = canvas[top:top + h, left:left + w]
+        owners[top:top + h, left:left + w][ink > region] = index
         np.maximum(region, ink, out=region)  # overlapping strokes merge as ink does
         boxes.append((left, top, w, h))
     tops = [y for _, y, _, _ in boxes]
-    number = canvas[min(tops):max(y + h for _, y, _, h in boxes), :max(x + w for x, _, w, _ in boxes)]
+    rows, cols = slice(min(tops), max(y + h for _, y, _, h in boxes)), slice(0, max(x + w for x, _, w, _ in boxes))
+    number_height = rows.stop - rows.start
     above, below, left, right = (round(rng.uniform(*MARGIN) * height) for _ in range(4))
-    widen = max(0, ASPECT * (number.shape[0] + above + below) - (number.shape[1] + left + right))
+    widen = max(0, ASPECT * (number_height + above + below) - (cols.stop + left + right))
     extra_left = int(rng.integers(0, widen + 1))
     left, right = left + extra_left, right + widen - extra_left
-    picture = np.pad(number, ((above, below), (left, right)))
-    return in_style(picture, style), [(x + left, y - min(tops) + above, w, h) for x, y, w, h in boxes]
+    margins = ((above, below), (left, right))
+    return (np.pad(canvas[rows, cols], margins), np.pad(owners[rows, cols], margins, constant_values=-1),
+            [(x + left, y - min(tops) + above, w, h) for x, y, w, h in boxes])
 
 
 def written(digit: np.ndarray, height: float) -> np.ndarray:

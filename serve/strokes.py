@@ -1,0 +1,120 @@
+"""The strokes form of a drawing: the pen's path itself instead of a picture of it.
+
+A page that records its pointer can send what was drawn rather than a PNG of it:
+
+    {"strokes": [[[x, y], [x, y], ...], ...],  # each stroke one pointer-down..up, in the pad's CSS px
+     "width": W, "height": H,                   # the pad's size in CSS px
+     "brush": B}                                # the pen's width in CSS px
+
+The server draws it again with a round brush, white ink on black, and keeps
+which stroke made each pixel, so digits that touch can still be told apart.
+Limits: at most MAX_STROKES strokes and MAX_POINTS points in all; W and H in
+(0, MAX_SIDE]; B in (0, min(W, H) / 2]; every point two finite numbers within
+[-W, 2W] x [-H, 2H] (a captured pointer may leave the pad; ink there is cut off).
+"""
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from serve.preprocess import EmptyDrawing, ImageError
+
+MAX_STROKES = 100  # a long number written stroke by stroke needs a few dozen
+MAX_POINTS = 10_000  # in all: a pointer reports about 60 a second, so minutes of drawing
+MAX_SIDE = 10_000  # CSS px, a pad's width or height
+NUMBER = (int, float)  # what json.loads makes of a JSON number; a bool is neither
+
+
+class Strokes(NamedTuple):
+    paths: list[np.ndarray]  # one float64 (n, 2) array of (x, y) per stroke, in the pad's CSS px
+    width: float
+    height: float
+    brush: float
+
+
+def parse(document: dict) -> Strokes:
+    """The strokes of a JSON document, checked field by field; ImageError says which field is wrong.
+
+    The counts are checked before any point is looked at, so a body of millions
+    of points costs one len() per stroke, not a loop over the points.
+    """
+    strokes = document.get("strokes")
+    if type(strokes) is not list:
+        raise ImageError('"strokes" must be a list of strokes, each a list of [x, y] points.')
+    if len(strokes) > MAX_STROKES:
+        raise ImageError(f'"strokes" holds {len(strokes)} strokes; at most {MAX_STROKES} are allowed.')
+    for s, stroke in enumerate(strokes):
+        if type(stroke) is not list or not stroke:
+            raise ImageError(f"strokes[{s}] must be a list of [x, y] points, at least one.")
+    points = sum(map(len, strokes))
+    if points > MAX_POINTS:
+        raise ImageError(f'"strokes" holds {points} points in all; at most {MAX_POINTS} are allowed.')
+    width, height = positive(document, "width", MAX_SIDE), positive(document, "height", MAX_SIDE)
+    brush = positive(document, "brush", min(width, height) / 2)
+    paths = [path(stroke, s, width, height) for s, stroke in enumerate(strokes)]
+    if not any(reaches_pad(xy, brush / 2, width, height) for xy in paths):
+        raise EmptyDrawing("The drawing is empty: no ink was found.")
+    return Strokes(paths, float(width), float(height), float(brush))
+
+
+def positive(document: dict, field: str, most: float) -> float:
+    """A positive number no greater than `most`; NaN and Infinity fail the comparison."""
+    value = document.get(field)
+    if type(value) not in NUMBER or not 0 < value <= most:
+        raise ImageError(f'"{field}" must be a number greater than 0 and at most {most:g}.')
+    return value
+
+
+def path(stroke: list, s: int, width: float, height: float) -> np.ndarray:
+    """One stroke's points as a float64 (n, 2) array.
+
+    Compared in Python before any conversion, so an integer too big for a float
+    is refused as out of reach rather than overflowing.
+    """
+    for p, point in enumerate(stroke):
+        if type(point) is not list or len(point) != 2 or type(point[0]) not in NUMBER or type(point[1]) not in NUMBER:
+            raise ImageError(f"strokes[{s}][{p}] must be [x, y], two finite numbers.")
+        x, y = point
+        if not (-width <= x <= 2 * width and -height <= y <= 2 * height):
+            raise ImageError(f"strokes[{s}][{p}] must be finite and within the pad's reach: "
+                             f"x in [{-width:g}, {2 * width:g}], y in [{-height:g}, {2 * height:g}].")
+    return np.array(stroke, dtype=np.float64)
+
+
+def reaches_pad(xy: np.ndarray, reach: float, width: float, height: float) -> bool:
+    """Whether a stroke's box, widened by the brush's radius, overlaps the pad.
+
+    A stroke can leave ink on the pad with no point on it (a brush's edge, or a
+    segment between two points outside), so its box is tested, not its points.
+    """
+    (left, top), (right, bottom) = xy.min(axis=0), xy.max(axis=0)
+    return right >= -reach and bottom >= -reach and left <= width + reach and top <= height + reach
+
+
+def rasterise(strokes: Strokes, side: float) -> tuple[np.ndarray, np.ndarray]:
+    """The drawing as the page shows it, the pad's longer side `side` px.
+
+    Returns ink, float32 in [0, 1] (1 = ink), and strokes_at, uint8: 0 where no
+    ink, else 1 + the index of the stroke drawn last over the pixel. The round
+    brush is a disc at every point and a line as wide between each two, so a
+    one-point stroke is a dot. Pillow's joint="curve" with discs at the ends
+    leaves 5% of a thick stroke's edge out and takes three times as long over
+    10,000 points of zigzag. The brush is kept at least 1 px wide so a drawing
+    shown small does not vanish. The image is the pad: ink beyond it is cut off.
+    """
+    longer = max(strokes.width, strokes.height)
+    scale = side / longer
+    pixels = (math.ceil(strokes.width * side / longer), math.ceil(strokes.height * side / longer))
+    brush = max(1.0, strokes.brush * scale)
+    radius = max(brush - 1, 1) / 2  # Pillow's ellipse box holds both edge pixels; under 1 px it may draw nothing
+    labels = Image.new("L", pixels)
+    draw = ImageDraw.Draw(labels)
+    for label, xy in enumerate(strokes.paths, start=1):
+        xy = xy * scale - 0.5  # Pillow centres pixel (0, 0) on 0, the pad on 0.5
+        draw.line(xy.ravel().tolist(), fill=label, width=round(brush))
+        for x, y in xy.tolist():
+            draw.ellipse([x - radius, y - radius, x + radius, y + radius], fill=label)
+    strokes_at = np.array(labels)
+    return (strokes_at > 0).astype(np.float32), strokes_at
