@@ -11,10 +11,10 @@ WORKDIR /app
 COPY requirements-serve.txt .
 RUN pip install --no-cache-dir -r requirements-serve.txt
 
-COPY contract.py .
+COPY contract.py segments.py ./
 COPY serve/ serve/
 COPY web/ web/
-COPY artifacts/mnist.onnx artifacts/model.json artifacts/
+COPY artifacts/mnist.onnx artifacts/model.json artifacts/segments.onnx artifacts/segments.json artifacts/
 
 RUN useradd --create-home --uid 10001 reader
 USER reader

@@ -6,8 +6,10 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 
 .PHONY: train export serve stack test screenshots bench image browser nginx clean
 
+# ARGS go to the digit model's training, SEGMENT_ARGS to the segment model's (train/segments.py).
 train: $(VENV)/train/ready
 	$(VENV)/train/bin/python -m train.train $(ARGS)
+	$(VENV)/train/bin/python -m train.segments $(SEGMENT_ARGS)
 
 export: $(VENV)/train/ready
 	$(VENV)/train/bin/python -m export.export $(ARGS)

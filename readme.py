@@ -114,6 +114,64 @@ def hostile_table(results: dict) -> str:
     ])
 
 
+def numbers_table(numbers: dict) -> str:
+    """Numbers read in-process by spacing and length, and drawings sent as strokes against PNGs over HTTP."""
+    spacings, speed = numbers["reading"]["spacings"], numbers["speed"]
+    lengths = list(next(iter(spacings.values()))["by_length"])
+    rows = [f"| spacing | {' | '.join(f'{n} digits' for n in lengths)} | all lengths | bar | digits right | time p50 |",
+            "|---|" + "---|" * (len(lengths) + 4)]
+    for spacing, r in spacings.items():
+        rows.append(f"| {spacing} | {' | '.join(share(r['by_length'][n]) for n in lengths)} | **{share(r)}** | "
+                    f"≥ {r['bar']:.1%}: {met(r['accuracy'] >= r['bar'])} | "
+                    f"{r['digits_right'] / r['digits']:.2%} of {r['digits']:,} | {r['p50_ms']} ms |")
+    predict, latency, sent, bars = speed["predict"], speed["number"], speed["sent"], speed["bars"]
+    http = ["| | strokes (JSON) | PNG | strokes / PNG | bar |", "|---|---|---|---|---|"]
+    for c, both in predict.items():
+        http.append(f"| `/api/predict` throughput, {c} connection{'s' * (c != '1')} | "
+                    f"{both['strokes']['requests_per_second']:,.0f} req/s | {both['png']['requests_per_second']:,.0f} req/s"
+                    f" | **{both['strokes_over_png']}×** | ≥ {bars['strokes_over_png']}×: "
+                    f"{met(both['strokes_over_png'] >= bars['strokes_over_png'])} |")
+    http += [
+        f"| `/api/predict` body: a 7 | {sent['predict_strokes']['bytes']:,} bytes | {sent['predict_png']['bytes']:,} bytes"
+        f" | | |",
+        f"| `/api/number` latency p50 / p99, 1 connection | {latency['strokes']['p50_ms']} / "
+        f"{latency['strokes']['p99_ms']} ms | {latency['png']['p50_ms']} / {latency['png']['p99_ms']} ms | | "
+        f"p50 ≤ {bars['number_p50_ms']} ms: {met(latency['strokes']['p50_ms'] <= bars['number_p50_ms'])} / "
+        f"{met(latency['png']['p50_ms'] <= bars['number_p50_ms'])} |",
+        f"| `/api/number` body: 4 digits | {sent['number_strokes']['bytes']:,} bytes, read "
+        f"{sent['number_strokes']['read']} | {sent['number_png']['bytes']:,} bytes, read {sent['number_png']['read']} | | |",
+    ]
+    w, h = speed["number_png_size"]
+    return "\n".join([
+        f"Numbers of 2 to 6 MNIST test digits ({', '.join(spacings)}; drawings/numbers.py), read in one process "
+        f"exactly as `/api/number` reads a picture, segment model `{numbers['reading']['segment_model']}`, one "
+        "onnxruntime thread; each figure is the share read right, of how many. Digits right: digits in their "
+        "place among numbers read at their true length (a reading of the wrong length gets none right). "
+        "Time: decoding the PNG and reading it.",
+        "",
+        *rows,
+        "",
+        "The page sends what is drawn as strokes (JSON) rather than as a PNG; both through `make serve` under wrk "
+        "as above:",
+        "",
+        *http,
+        "",
+        f"- The 7: `bench/strokes.json` traces `bench/canvas.png` (their ink overlaps "
+        f"{speed['seven_ink_overlap']:.0%}, intersection over union), on the page's 320×320 pad; both read as "
+        f"{sent['predict_strokes']['read']} and {sent['predict_png']['read']}.",
+        f"- The 4 digits: {sent['number_strokes']['truth']} written as strokes on the page's 900×300 number pad; "
+        f"test digits {sent['number_png']['truth']} written apart on a {w}×{h} PNG.",
+    ])
+
+
+def share(tally: dict) -> str:
+    return f"{tally['right'] / tally['numbers']:.1%} of {tally['numbers']:,}"
+
+
+def met(passed: bool) -> str:
+    return "met" if passed else "**missed**"
+
+
 def memory_growth(soak: dict) -> str:
     if soak["max_worker_rss_growth_kib"] is None:
         return "every worker was replaced during it (after its 5,000 or so requests)"
@@ -137,12 +195,15 @@ def replace_block(text: str, name: str, content: str) -> str:
 def rendered_readme() -> str:
     """README.md as it should read with the figures on disk."""
     text = README.read_text()
-    metrics = json.loads((contract.ARTIFACTS / contract.METRICS_FILE).read_text())
-    card = json.loads((contract.ARTIFACTS / contract.CARD_FILE).read_text())
+    metrics = json.loads((contract.ARTIFACTS / contract.DIGITS.metrics_file).read_text())
+    card = json.loads((contract.ARTIFACTS / contract.DIGITS.card_file).read_text())
     text = replace_block(text, "model", model_table(metrics, card))
     results_path = ROOT / "bench" / "results.json"
     if results_path.is_file():
-        text = replace_block(text, "bench", bench_table(json.loads(results_path.read_text())))
+        results = json.loads(results_path.read_text())
+        text = replace_block(text, "bench", bench_table(results))
+        if "numbers" in results:
+            text = replace_block(text, "numbers", numbers_table(results["numbers"]))
     return text
 
 

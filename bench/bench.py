@@ -5,6 +5,8 @@ even where the absolute figures move with the machine's load:
   - the model alone in onnxruntime: batch 1 and batch 256;
   - drawn test digits read with MNIST-style preprocessing vs the whole canvas resized,
     and photographed on paper;
+  - numbers of several test digits read, and drawings sent as strokes against PNGs
+    (bench/numbers.py);
   - each stack as it is run: latency and throughput of /api/predict with bench/canvas.png
     and of /healthz (the framework's ceiling) under wrk at 1, 4, 16 (and 64) connections
     (predictions: the middle of three runs),
@@ -51,7 +53,7 @@ MANY = 64
 SECONDS = 10
 OPEN_LIMITS = ["--rate", "1000000", "--burst", "1000000", "--connections", "10000"]  # all from one address
 WRK_POST = """wrk.method = "POST"
-wrk.headers["Content-Type"] = "image/png"
+wrk.headers["Content-Type"] = os.getenv("WRK_TYPE")
 local f = assert(io.open(os.getenv("WRK_BODY"), "rb"))
 wrk.body = f:read("*a")
 f:close()
@@ -74,12 +76,12 @@ def model_speed(onnx_path: Path) -> dict:
     session = onnxruntime.InferenceSession(onnx_path, options, providers=["CPUExecutionProvider"])
     result = {}
     for batch, repeats in ((1, 2000), (256, 40)):
-        images = np.random.default_rng(0).random((batch, *contract.INPUT_SHAPE), dtype=np.float32)
-        session.run([contract.OUTPUT_NAME], {contract.INPUT_NAME: images})
+        images = np.random.default_rng(0).random((batch, *contract.DIGITS.input_shape), dtype=np.float32)
+        session.run([contract.DIGITS.output_name], {contract.DIGITS.input_name: images})
         times = []
         for _ in range(repeats):
             started = time.perf_counter()
-            session.run([contract.OUTPUT_NAME], {contract.INPUT_NAME: images})
+            session.run([contract.DIGITS.output_name], {contract.DIGITS.input_name: images})
             times.append(time.perf_counter() - started)
         median = float(np.median(times))
         result[f"batch_{batch}"] = {"ms": round(median * 1000, 3), "images_per_second": round(batch / median)}
@@ -106,15 +108,15 @@ def drawn_accuracy(data: mnist.Mnist, onnx_path: Path, count: int = 2000) -> dic
 
     def accuracy(fields):
         images = np.stack(fields)[..., None].astype(np.float32)
-        return float((session.run([contract.OUTPUT_NAME], {contract.INPUT_NAME: images})[0].argmax(1) == labels).mean())
+        return float((session.run([contract.DIGITS.output_name], {contract.DIGITS.input_name: images})[0].argmax(1) == labels).mean())
 
     return {"images": count, "mnist_test_images_as_they_are": accuracy(list(data.test_images[:count] / 255)),
             "mnist_style_preprocessing": accuracy(ours), "whole_canvas_resized": accuracy(resized),
             "photos_on_paper": accuracy(photos)}
 
 
-def wrk(url: str, connections: int, body: Path | None) -> dict:
-    """Latency percentiles and throughput from wrk, the C load generator."""
+def wrk(url: str, connections: int, body: Path | None, content_type: str = "image/png") -> dict:
+    """Latency percentiles and throughput from wrk, the C load generator; `body` is POSTed as `content_type`."""
     command = ["wrk", "--latency", "-d", f"{SECONDS}s", "-t", str(min(connections, 2)), "-c", str(connections)]
     env = dict(os.environ)
     with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
@@ -122,7 +124,7 @@ def wrk(url: str, connections: int, body: Path | None) -> dict:
             script.write(WRK_POST)
             script.flush()
             command += ["-s", script.name]
-            env["WRK_BODY"] = str(body)
+            env["WRK_BODY"], env["WRK_TYPE"] = str(body), content_type
         output = subprocess.run(command + [url], capture_output=True, text=True, env=env, check=True).stdout
 
     def milliseconds(percentile):
@@ -137,10 +139,11 @@ def wrk(url: str, connections: int, body: Path | None) -> dict:
             "socket_errors": socket_errors.group(1) if socket_errors else "none"}
 
 
-def median_wrk(url: str, connections: int, body: Path | None) -> dict:
+def median_wrk(url: str, connections: int, body: Path | None, content_type: str = "image/png") -> dict:
     """The middle of three wrk runs by throughput: the machine is shared, and which worker
     each kept-alive connection lands on varies from run to run."""
-    runs = sorted((wrk(url, connections, body) for _ in range(3)), key=lambda run: run["requests_per_second"])
+    runs = sorted((wrk(url, connections, body, content_type) for _ in range(3)),
+                  key=lambda run: run["requests_per_second"])
     return {**runs[1], "runs_requests_per_second": [run["requests_per_second"] for run in runs]}
 
 
@@ -275,13 +278,15 @@ def soak_service(url_port: int, pairs: list[tuple[bytes, int]], seconds: float) 
 
 def main():
     data = mnist.load()
-    onnx_path = contract.ARTIFACTS / contract.ONNX_FILE
+    onnx_path = contract.ARTIFACTS / contract.DIGITS.onnx_file
     drawings = list(zip(canvases(data.test_images[:16], seed=9), data.test_labels[:16].tolist()))
     results = {"machine": machine(), "seconds_per_load": SECONDS}
     print("== model", flush=True)
     results["model"] = model_speed(onnx_path)
     print("== drawn accuracy", flush=True)
     results["drawn_accuracy"] = drawn_accuracy(data, onnx_path)
+    from bench import numbers  # it runs servers with this module's helpers: imported here, so either runs as main
+    results["numbers"] = numbers.measure(data)
 
     results["service"] = measure_stack(
         "Bottle + gunicorn + onnxruntime (this project)",

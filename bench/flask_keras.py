@@ -14,7 +14,7 @@ import keras
 import contract
 from serve import preprocess
 
-model = keras.models.load_model(contract.ARTIFACTS / contract.KERAS_FILE)
+model = keras.models.load_model(contract.ARTIFACTS / contract.DIGITS.keras_file)
 app = flask.Flask(__name__)
 
 

@@ -1,11 +1,15 @@
-"""Convert the trained Keras model to ONNX: `python -m export.export` (or `make export`).
+"""Convert the trained Keras models to ONNX: `python -m export.export` (or `make export`).
 
-Reads artifacts/mnist.keras, writes artifacts/mnist.onnx and artifacts/model.json.
-The ONNX model takes `image` float32 [N, 28, 28, 1] in [0, 1] (white ink on black,
-as MNIST) and returns `probs` float32 [N, 10], the softmax.
+Reads artifacts/mnist.keras and artifacts/segments.keras; writes each model's ONNX
+file and card (artifacts/mnist.onnx and model.json, segments.onnx and segments.json),
+with the names and shapes contract.py gives. The digit model takes `image` float32
+[N, 28, 28, 1] in [0, 1] (white ink on black, as MNIST) and returns `probs` [N, 10];
+the segment model takes `field` [N, 28, 28, 1] (segments.py draws it) and returns
+`probs` [N, 11], the last for "not one whole digit".
 
 The conversion is checked, not trusted: ONNX and Keras must agree on all 10,000 test
-images (max |p_onnx - p_keras| < 1e-4, same argmax on >= 99.99%), or export fails.
+images, and on the candidates of numbers written with test digits (max |p_onnx -
+p_keras| < 1e-4, same argmax on >= 99.99%), or export fails.
 """
 
 import argparse
@@ -25,6 +29,8 @@ import tf2onnx
 
 import contract
 import mnist
+import segments
+from drawings.numbers import SPACINGS, written_number
 
 OPSET = 17
 MAX_PROBABILITY_DIFFERENCE = 1e-4
@@ -35,25 +41,26 @@ class ExportError(Exception):
     """The converted model does not behave like the trained one."""
 
 
-def convert(model: keras.Model, onnx_path: Path) -> None:
+def convert(model: keras.Model, spec: contract.Model, onnx_path: Path) -> None:
     """Keras -> ONNX through a tf.function with an explicit signature.
 
     tf2onnx.convert.from_keras trips over Keras 3 saved models (KeyError on
     keras_tensor names); tracing the model as a plain tf.function does not. The
     TensorSpec name and the output dict key become the ONNX input and output names.
     """
-    signature = [tf.TensorSpec([None, *contract.INPUT_SHAPE], tf.float32, name=contract.INPUT_NAME)]
-    serve = tf.function(lambda image: {contract.OUTPUT_NAME: model(image, training=False)},
+    signature = [tf.TensorSpec([None, *spec.input_shape], tf.float32, name=spec.input_name)]
+    serve = tf.function(lambda images: {spec.output_name: model(images, training=False)},
                         input_signature=signature)
     tf2onnx.convert.from_function(serve, input_signature=signature, opset=OPSET,
                                   output_path=str(onnx_path))
 
 
-def check_parity(model: keras.Model, session: onnxruntime.InferenceSession,
-                 images: np.ndarray, labels: np.ndarray) -> dict:
-    """Compares ONNX with Keras on `images`; raises ExportError past the tolerances."""
+def check_parity(model: keras.Model, spec: contract.Model, session: onnxruntime.InferenceSession,
+                 images: np.ndarray) -> tuple[dict, np.ndarray]:
+    """Compares ONNX with Keras on `images`; raises ExportError past the tolerances.
+    Returns the comparison and ONNX's probabilities."""
     keras_probs = model.predict(images, batch_size=1000, verbose=0)
-    onnx_probs = np.concatenate([session.run([contract.OUTPUT_NAME], {contract.INPUT_NAME: images[i:i + 1000]})[0]
+    onnx_probs = np.concatenate([session.run([spec.output_name], {spec.input_name: images[i:i + 1000]})[0]
                                  for i in range(0, len(images), 1000)])
     max_difference = float(np.abs(onnx_probs - keras_probs).max())
     agreement = float((onnx_probs.argmax(1) == keras_probs.argmax(1)).mean())
@@ -62,12 +69,23 @@ def check_parity(model: keras.Model, session: onnxruntime.InferenceSession,
                           f"(limit {MAX_PROBABILITY_DIFFERENCE:.0e}), same argmax on {agreement:.4%} "
                           f"(need {MIN_ARGMAX_AGREEMENT:.2%})")
     return {"images": len(images), "max_probability_difference": max_difference,
-            "argmax_agreement": agreement,
-            "onnxruntime_test_accuracy": float((onnx_probs.argmax(1) == labels).mean())}
+            "argmax_agreement": agreement}, onnx_probs
+
+
+def number_fields(data: mnist.Mnist, count: int = 300) -> np.ndarray:
+    """The candidates of `count` numbers written with test digits, as the segment model sees them."""
+    rng = np.random.default_rng(0)
+    fields = []
+    for i in range(count):
+        picks = rng.integers(0, len(data.test_images), 2 + i % 5)
+        ink, _, _ = written_number(list(data.test_images[picks]), rng, SPACINGS[i % len(SPACINGS)])
+        number = segments.line(ink.astype(np.float32) / 255)
+        fields.append(segments.fields(number, segments.candidates(number)[0]))
+    return np.concatenate(fields)[..., None]
 
 
 def describe(session: onnxruntime.InferenceSession, onnx_path: Path, parity: dict) -> dict:
-    """model.json: what a server or a user needs to know about mnist.onnx."""
+    """The model's card: what a server or a user needs to know about its ONNX file."""
     def io(nodes):
         return [{"name": n.name, "shape": [d if isinstance(d, int) else "N" for d in n.shape],
                  "type": n.type} for n in nodes]
@@ -79,8 +97,6 @@ def describe(session: onnxruntime.InferenceSession, onnx_path: Path, parity: dic
         "opset": OPSET,
         "inputs": io(session.get_inputs()),
         "outputs": io(session.get_outputs()),
-        "input_convention": "float32 in [0, 1], white ink on black, digit box 20x20 centred by mass in 28x28",
-        "test_accuracy": parity["onnxruntime_test_accuracy"],
         "parity": parity,
         "created_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "versions": {"python": platform.python_version(), "tensorflow": tf.__version__,
@@ -89,34 +105,50 @@ def describe(session: onnxruntime.InferenceSession, onnx_path: Path, parity: dic
     }
 
 
+def export(spec: contract.Model, artifacts: Path, images: np.ndarray) -> tuple[dict, np.ndarray]:
+    """Converts one model and checks it on `images`; its card is written with what
+    `main` adds to it. Returns the card and ONNX's probabilities."""
+    keras_path, onnx_path = artifacts / spec.keras_file, artifacts / spec.onnx_file
+    if not keras_path.is_file():
+        sys.exit(f"error: {keras_path} not found; run `make train` first")
+    model = keras.models.load_model(keras_path)
+    convert(model, spec, onnx_path)
+    session = onnxruntime.InferenceSession(onnx_path, providers=["CPUExecutionProvider"])
+    try:
+        parity, probabilities = check_parity(model, spec, session, images)
+    except ExportError as error:
+        onnx_path.unlink()
+        sys.exit(f"error: {spec.name}: {error}")
+    print(f"wrote {onnx_path} ({onnx_path.stat().st_size / 1e6:.2f} MB): max |p_onnx - p_keras| "
+          f"{parity['max_probability_difference']:.1e}, argmax agreement {parity['argmax_agreement']:.4%}")
+    return describe(session, onnx_path, parity), probabilities
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", help="directory of the MNIST IDX files (default: see mnist/)")
     parser.add_argument("--artifacts", type=Path, default=contract.ARTIFACTS,
-                        help="directory holding mnist.keras; mnist.onnx and model.json go there")
+                        help="directory holding the .keras files; the ONNX files and cards go there")
     args = parser.parse_args(argv)
-
-    keras_path, onnx_path = args.artifacts / contract.KERAS_FILE, args.artifacts / contract.ONNX_FILE
-    if not keras_path.is_file():
-        sys.exit(f"error: {keras_path} not found; run `make train` first")
     try:
         data = mnist.load(args.data)
     except mnist.MnistError as error:
         sys.exit(f"error: {error}")
 
-    model = keras.models.load_model(keras_path)
-    convert(model, onnx_path)
-    session = onnxruntime.InferenceSession(onnx_path, providers=["CPUExecutionProvider"])
     test_images = data.test_images[..., None].astype(np.float32) / 255
-    try:
-        parity = check_parity(model, session, test_images, data.test_labels)
-    except ExportError as error:
-        onnx_path.unlink()
-        sys.exit(f"error: {error}")
-    (args.artifacts / contract.CARD_FILE).write_text(json.dumps(describe(session, onnx_path, parity), indent=2) + "\n")
-    print(f"wrote {onnx_path} ({onnx_path.stat().st_size / 1e6:.2f} MB): onnxruntime test accuracy "
-          f"{parity['onnxruntime_test_accuracy']:.4%}, max |p_onnx - p_keras| "
-          f"{parity['max_probability_difference']:.1e}, argmax agreement {parity['argmax_agreement']:.4%}")
+    card, probabilities = export(contract.DIGITS, args.artifacts, test_images)
+    card["input_convention"] = "float32 in [0, 1], white ink on black, digit box 20x20 centred by mass in 28x28"
+    card["test_accuracy"] = float((probabilities.argmax(1) == data.test_labels).mean())
+    print(f"digits: onnxruntime test accuracy {card['test_accuracy']:.4%}")
+    write_card(contract.DIGITS, args.artifacts, card)
+
+    card, _ = export(contract.SEGMENTS, args.artifacts, number_fields(data))
+    card["input_convention"] = "float32 in [0, 1]: a stretch of a number's line as segments.fields draws it"
+    write_card(contract.SEGMENTS, args.artifacts, card)
+
+
+def write_card(spec: contract.Model, artifacts: Path, card: dict) -> None:
+    (artifacts / spec.card_file).write_text(json.dumps(card, indent=2) + "\n")
 
 
 if __name__ == "__main__":

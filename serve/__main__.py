@@ -32,7 +32,7 @@ import contract
 from serve import MAX_BODY_BYTES
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_MODEL = contract.ARTIFACTS / contract.ONNX_FILE
+DEFAULT_MODEL = contract.ARTIFACTS / contract.DIGITS.onnx_file
 M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
 
 

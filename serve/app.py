@@ -1,9 +1,12 @@
 """The HTTP service: the drawing page, and digits predicted from images.
 
     GET  /                         the page (web/index.html) and its static files
-    POST /api/predict              one image: JSON {"image": data URL or base64},
-                                   raw image bytes, or multipart form field "image"
+    POST /api/predict              one drawing: JSON {"image": data URL or base64}, raw image
+                                   bytes, multipart form field "image", or JSON strokes
+                                   (serve/strokes.py: the pen's path, nothing to decode)
     POST /api/predict/batch        JSON {"images": [...]}, up to 256, one model call
+    POST /api/number               a written number (the same bodies as /api/predict): its
+                                   digits, each with its box and input (serve/number.py)
     GET  /api/model                model.json of the served model
     GET  /api/openapi.json         the OpenAPI 3 document of all of this
     GET  /livez /readyz /healthz   the process answers / the model is warmed up / both
@@ -30,15 +33,17 @@ import bottle
 import numpy as np
 from bottle import abort, request, response
 
-from serve import MAX_BODY_BYTES, metrics, preprocess
-from serve.model import DigitModel
+import contract
+from serve import MAX_BODY_BYTES, metrics, number, preprocess, strokes
+from serve.model import OnnxModel
 
 SERVE_DIR = Path(__file__).resolve().parent
 WEB_DIR = SERVE_DIR.parent / "web"
 MAX_BATCH = 256
 MAX_BATCH_PIXELS = 16_000_000  # decoded pixels of a whole batch: about 0.5 CPU-second at the most
 IMAGE_TYPES = {"image/png", "image/jpeg", "image/webp", "image/gif", "image/bmp", "image/x-ms-bmp"}
-STATUS_OF = {preprocess.UnsupportedImage: 415, preprocess.ImageTooLarge: 413, preprocess.EmptyDrawing: 422}
+STATUS_OF = {preprocess.UnsupportedImage: 415, preprocess.ImageTooLarge: 413, preprocess.EmptyDrawing: 422,
+             number.TooManyMarks: 422}
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 SECURITY_HEADERS = {
@@ -50,11 +55,15 @@ error_log = logging.getLogger("serve.error")
 
 
 def create_app(model_path, web_dir=WEB_DIR, max_body_bytes=MAX_BODY_BYTES) -> bottle.Bottle:
-    """A WSGI application serving `model_path`; the model is loaded and warmed up here, once."""
-    model = DigitModel(model_path)
-    model.predict(np.zeros((1, 28, 28), np.float32))  # the first call allocates; /readyz answers after it
+    """A WSGI application serving the digit model at `model_path` and the segment model
+    beside it; the models are loaded and warmed up here, once."""
+    model = OnnxModel(model_path)
+    segment_model = OnnxModel(Path(model_path).with_name(contract.SEGMENTS.onnx_file), contract.SEGMENTS)
+    for warming in (model, segment_model):  # the first call allocates; /readyz answers after it
+        warming.predict(np.zeros((1, 28, 28), np.float32))
     app = bottle.Bottle()
     app.config.update({"reader.model": model, "reader.model_id": model.sha256[:12],
+                       "reader.segment_model": segment_model, "reader.segment_model_id": segment_model.sha256[:12],
                        "reader.web_dir": str(web_dir), "reader.max_body_bytes": max_body_bytes})
     bottle.BaseRequest.MEMFILE_MAX = max_body_bytes  # Bottle's own (process-wide) knob: bodies this size stay in memory
     metrics.MODEL_INFO.labels(model=model.sha256[:12]).set(1)
@@ -63,8 +72,9 @@ def create_app(model_path, web_dir=WEB_DIR, max_body_bytes=MAX_BODY_BYTES) -> bo
     app.add_hook("after_request", finish)
     app.install(no_tracebacks)
 
-    app.post("/api/predict", callback=lambda: answers(model_inputs([single_image()]))[0])
+    app.post("/api/predict", callback=lambda: answers([digit_input(drawing())])[0])
     app.post("/api/predict/batch", callback=lambda: {"predictions": answers(model_inputs(batch_images()))})
+    app.post("/api/number", callback=lambda: number_answer(drawing()))
     app.get("/api/model", callback=lambda: model.card)
     app.get("/api/openapi.json", callback=lambda: bottle.static_file("openapi.json", root=str(SERVE_DIR)))
     app.get("/livez", callback=lambda: {"status": "ok"})
@@ -164,6 +174,48 @@ def answers(fields: list[np.ndarray]) -> list[dict]:
     return results
 
 
+def number_answer(drawn: bytes | strokes.Strokes) -> dict:
+    """The number written in a drawing, its digits, and the next likeliest readings."""
+    models = request.app.config["reader.segment_model"], request.app.config["reader.model"]
+
+    def reading() -> number.Number:
+        if isinstance(drawn, strokes.Strokes):
+            return number.read(*number.strokes_ink(drawn), *models)
+        with preprocess.decode(drawn) as image:
+            return number.read(*number.picture_ink(image), *models)
+
+    with metrics.INFERENCE_SECONDS.time():
+        found = refusing_bad_drawings(reading)
+    return {
+        "number": found.text,
+        "confidence": round(found.confidence, 6),
+        "digits": [{"digit": digit.digit, "confidence": round(digit.confidence, 6),
+                    "probabilities": [round(float(p), 6) for p in digit.probabilities], "box": digit.box,
+                    "input": "data:image/png;base64," + base64.b64encode(preprocess.to_png(digit.field)).decode()}
+                   for digit in found.digits],
+        "alternatives": [{"number": text, "confidence": round(confidence, 6)} for text, confidence in found.alternatives],
+        "model": request.app.config["reader.segment_model_id"],
+        "elapsed_ms": round((time.perf_counter() - request.environ["reader.started"]) * 1000, 2),
+    }
+
+
+def digit_input(drawn: bytes | strokes.Strokes) -> np.ndarray:
+    """The 28x28 model input of one drawing, sent as a picture or as strokes."""
+    if isinstance(drawn, bytes):
+        return model_inputs([drawn])[0]
+    return refusing_bad_drawings(lambda: preprocess.from_ink(strokes.rasterise(drawn, preprocess.WORK_SIDE)[0]))
+
+
+def refusing_bad_drawings(work):
+    """`work()`, a drawing it cannot read answered with the error's 4xx; the abort is
+    outside the `except` block for the reason model_inputs() gives."""
+    try:
+        return work()
+    except preprocess.ImageError as error:
+        failure = STATUS_OF.get(type(error), 400), str(error)
+    abort(*failure)
+
+
 def model_inputs(pictures: list[bytes]) -> list[np.ndarray]:
     """The 28x28 model input of each picture; errors name the picture in a batch.
 
@@ -209,12 +261,16 @@ def media_type() -> str:
     return request.content_type.split(";")[0].strip().lower()
 
 
-def single_image() -> bytes:
-    """The image of a predict call, from JSON, raw bytes or a multipart form."""
+def drawing() -> bytes | strokes.Strokes:
+    """What a predict call sends: a picture from JSON, raw bytes or a multipart form, or
+    the strokes themselves."""
     kind = media_type()
     body = read_body()
     if kind == "application/json":
-        return decode_base64(parse_json(body).get("image"), "image")
+        document = parse_json(body)
+        if "strokes" in document:
+            return refusing_bad_drawings(lambda: strokes.parse(document))
+        return decode_base64(document.get("image"), "image")
     if kind in IMAGE_TYPES:
         return body
     if kind == "multipart/form-data":

@@ -75,6 +75,7 @@ def open_image(data: bytes) -> Image.Image:
     width, height = image.size
     if max(width, height) > MAX_SIDE:
         raise ImageTooLarge(f"The image is {width}x{height} pixels; the limit is {MAX_SIDE} px a side.")
+    image.info["sent_size"] = image.size  # a JPEG's shrinks as it is drafted; boxes are given in this one
     if image.format == "JPEG":
         if data.count(b"\xff\xda") > MAX_JPEG_SCANS:  # start-of-scan markers; never stuffed in coded data
             raise ImageTooLarge(f"The JPEG has more than {MAX_JPEG_SCANS} scans; save it again as an ordinary JPEG.")
@@ -217,13 +218,20 @@ def otsu_threshold(values: np.ndarray) -> float:
     return float(centres[np.argmax(between_variance)])
 
 
-def crop_to_ink(ink: np.ndarray) -> np.ndarray:
-    """The ink's bounding box, after paper grain and specks below Otsu's level are cleared."""
+def clear_ink(ink: np.ndarray) -> np.ndarray:
+    """The ink once paper grain below Otsu's level and a photo's specks are cleared:
+    what is left was drawn."""
     floor = otsu_threshold(ink) / 2
     ink = np.clip((ink - floor) / (1 - floor), 0, 1)
-    mask = ink > 0
     if min(ink.shape) >= 64:  # specks of a photo's noise; too coarse a filter for a small image
-        mask = without_specks(mask)
+        ink = ink * without_specks(ink > 0)
+    return ink
+
+
+def crop_to_ink(ink: np.ndarray) -> np.ndarray:
+    """The ink's bounding box, once cleared."""
+    ink = clear_ink(ink)
+    mask = ink > 0
     rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
     if rows.size == 0:
         raise EmptyDrawing("The drawing is empty: no ink was found.")
@@ -267,7 +275,12 @@ def centre_by_mass(digit: np.ndarray) -> np.ndarray:
 
 def to_mnist(image: Image.Image) -> np.ndarray:
     """float32 (28, 28) in [0, 1], white on black: what the model expects."""
-    return centre_by_mass(fit_box(crop_to_ink(ink_intensity(grey_levels(image)))))
+    return from_ink(ink_intensity(grey_levels(image)))
+
+
+def from_ink(ink: np.ndarray) -> np.ndarray:
+    """The model's input from ink already found (a picture's, or drawn strokes')."""
+    return centre_by_mass(fit_box(crop_to_ink(ink)))
 
 
 def from_bytes(data: bytes) -> np.ndarray:

@@ -6,12 +6,17 @@ import numpy as np
 import onnxruntime
 import pytest
 
+import contract
 from export import export
-from train import train
+from train import segments, train
 
 
 def test_train_then_export_on_a_few_thousand_images(tmp_path):
     train.main(["--epochs", "2", "--limit", "3000", "--seed", "3", "--out", str(tmp_path)])
+    segments.main(["--epochs", "1", "--numbers", "150", "--seed", "3", "--out", str(tmp_path)])
+    segment_metrics = json.loads((tmp_path / contract.SEGMENTS.metrics_file).read_text())
+    assert segment_metrics["numbers"] == 150 and segment_metrics["train_candidates"] > 150 * 3
+    assert segment_metrics["best_val_accuracy"] > 0.5
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["train_size"] == 3000 and metrics["epochs"] == 2
     assert metrics["test_accuracy"] > 0.5  # far above chance after seconds of training
@@ -25,6 +30,10 @@ def test_train_then_export_on_a_few_thousand_images(tmp_path):
     assert abs(card["test_accuracy"] - metrics["test_accuracy"]) < 1e-3
     session = onnxruntime.InferenceSession(tmp_path / "mnist.onnx", providers=["CPUExecutionProvider"])
     assert session.run(["probs"], {"image": np.zeros((3, 28, 28, 1), np.float32)})[0].shape == (3, 10)
+    segment_card = json.loads((tmp_path / contract.SEGMENTS.card_file).read_text())
+    assert segment_card["parity"]["images"] > 1000 and segment_card["parity"]["max_probability_difference"] < 1e-4
+    session = onnxruntime.InferenceSession(tmp_path / "segments.onnx", providers=["CPUExecutionProvider"])
+    assert session.run(["probs"], {"field": np.zeros((3, 28, 28, 1), np.float32)})[0].shape == (3, 11)
 
 
 def test_export_refuses_a_model_that_disagrees_with_keras():
@@ -39,7 +48,7 @@ def test_export_refuses_a_model_that_disagrees_with_keras():
             return keras_probs[: len(images)]
 
     with pytest.raises(export.ExportError, match="ONNX disagrees with Keras"):
-        export.check_parity(Model(), Drifted(), np.zeros((100, 28, 28, 1), np.float32), np.arange(100) % 10)
+        export.check_parity(Model(), contract.DIGITS, Drifted(), np.zeros((100, 28, 28, 1), np.float32))
 
 
 def test_missing_data_directory_is_one_clear_line(tmp_path, capsys):

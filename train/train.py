@@ -28,15 +28,16 @@ from train import plots
 VALIDATION_SIZE = 5_000
 
 
+def conv_bn(filters, kernel, **kwargs) -> list:
+    """A convolution, batch norm (which makes its bias redundant) and ReLU."""
+    return [layers.Conv2D(filters, kernel, use_bias=False, **kwargs), layers.BatchNormalization(), layers.ReLU()]
+
+
 def build_model() -> keras.Model:
     """Two blocks of three convolutions, the third strided (a learned pooling), then a
     small dense head. Batch norm after every layer, dropout after each block."""
-    def conv_bn(filters, kernel, **kwargs):
-        return [layers.Conv2D(filters, kernel, use_bias=False, **kwargs),
-                layers.BatchNormalization(), layers.ReLU()]
-
     return keras.Sequential([
-        keras.Input(contract.INPUT_SHAPE, name=contract.INPUT_NAME),
+        keras.Input(contract.DIGITS.input_shape, name=contract.DIGITS.input_name),
         *conv_bn(32, 3), *conv_bn(32, 3),
         *conv_bn(32, 5, strides=2, padding="same"), layers.Dropout(0.2),
         *conv_bn(64, 3), *conv_bn(64, 3),
@@ -44,7 +45,7 @@ def build_model() -> keras.Model:
         layers.Flatten(),
         layers.Dense(128, use_bias=False), layers.BatchNormalization(), layers.ReLU(),
         layers.Dropout(0.3),
-        layers.Dense(*contract.OUTPUT_SHAPE, activation="softmax", name=contract.OUTPUT_NAME),
+        layers.Dense(*contract.DIGITS.output_shape, activation="softmax", name=contract.DIGITS.output_name),
     ], name="mnist_cnn")
 
 
@@ -105,7 +106,7 @@ def main(argv=None):
         sys.exit(f"error: {error}")
     keras.utils.set_random_seed(args.seed)
     args.out.mkdir(parents=True, exist_ok=True)
-    model_path = args.out / contract.KERAS_FILE
+    model_path = args.out / contract.DIGITS.keras_file
 
     train, val, train_size, val_size = datasets(data, args.batch_size, args.limit)
     steps = args.epochs * -(-train_size // args.batch_size)
@@ -151,7 +152,7 @@ def main(argv=None):
         "versions": {"python": platform.python_version(), "tensorflow": tf.__version__,
                      "keras": keras.__version__, "numpy": np.__version__},
     }
-    (args.out / contract.METRICS_FILE).write_text(json.dumps(metrics, indent=2) + "\n")
+    (args.out / contract.DIGITS.metrics_file).write_text(json.dumps(metrics, indent=2) + "\n")
     plots.training_curves(metrics["history"], args.out / "training-curves.png")
     plots.confusion_matrix(confusion, args.out / "confusion-matrix.png")
     print(f"test accuracy {metrics['test_accuracy']:.4%} ({metrics['test_errors']} errors), "
