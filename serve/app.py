@@ -203,7 +203,7 @@ def digit_input(drawn: bytes | strokes.Strokes) -> np.ndarray:
     """The 28x28 model input of one drawing, sent as a picture or as strokes."""
     if isinstance(drawn, bytes):
         return model_inputs([drawn])[0]
-    return refusing_bad_drawings(lambda: preprocess.from_ink(strokes.rasterise(drawn, preprocess.WORK_SIDE)[0]))
+    return refusing_bad_drawings(lambda: preprocess.from_ink(strokes.rasterise(drawn, preprocess.WORK_SIDE)))
 
 
 def refusing_bad_drawings(work):

@@ -65,7 +65,7 @@ def picture_ink(image) -> tuple[np.ndarray, float]:
 
 def strokes_ink(drawn: strokes.Strokes) -> tuple[np.ndarray, float]:
     """Strokes drawn as ink, and the size of its pixels in the pad's units."""
-    ink, _ = strokes.rasterise(drawn, preprocess.WORK_SIDE)
+    ink = strokes.rasterise(drawn, preprocess.WORK_SIDE)
     return ink, max(drawn.width, drawn.height) / max(ink.shape)
 
 

@@ -6,8 +6,8 @@ A page that records its pointer can send what was drawn rather than a PNG of it:
      "width": W, "height": H,                   # the pad's size in CSS px
      "brush": B}                                # the pen's width in CSS px
 
-The server draws it again with a round brush, white ink on black, and keeps
-which stroke made each pixel, so digits that touch can still be told apart.
+The server draws it again with a round brush, white ink on black: nothing to
+decode, and pen lifts exactly where they were.
 Limits: at most MAX_STROKES strokes and MAX_POINTS points in all; W and H in
 (0, MAX_SIDE]; B in (0, min(W, H) / 2]; every point two finite numbers within
 [-W, 2W] x [-H, 2H] (a captured pointer may leave the pad; ink there is cut off).
@@ -93,11 +93,9 @@ def reaches_pad(xy: np.ndarray, reach: float, width: float, height: float) -> bo
     return right >= -reach and bottom >= -reach and left <= width + reach and top <= height + reach
 
 
-def rasterise(strokes: Strokes, side: float) -> tuple[np.ndarray, np.ndarray]:
-    """The drawing as the page shows it, the pad's longer side `side` px.
-
-    Returns ink, float32 in [0, 1] (1 = ink), and strokes_at, uint8: 0 where no
-    ink, else 1 + the index of the stroke drawn last over the pixel. The round
+def rasterise(strokes: Strokes, side: float) -> np.ndarray:
+    """The drawing as the page shows it, the pad's longer side `side` px: float32 in
+    [0, 1], 1 where there is ink. The round
     brush is a disc at every point and a line as wide between each two, so a
     one-point stroke is a dot. Pillow's joint="curve" with discs at the ends
     leaves 5% of a thick stroke's edge out and takes three times as long over
@@ -109,12 +107,11 @@ def rasterise(strokes: Strokes, side: float) -> tuple[np.ndarray, np.ndarray]:
     pixels = (math.ceil(strokes.width * side / longer), math.ceil(strokes.height * side / longer))
     brush = max(1.0, strokes.brush * scale)
     radius = max(brush - 1, 1) / 2  # Pillow's ellipse box holds both edge pixels; under 1 px it may draw nothing
-    labels = Image.new("L", pixels)
-    draw = ImageDraw.Draw(labels)
-    for label, xy in enumerate(strokes.paths, start=1):
+    drawing = Image.new("L", pixels)
+    draw = ImageDraw.Draw(drawing)
+    for xy in strokes.paths:
         xy = xy * scale - 0.5  # Pillow centres pixel (0, 0) on 0, the pad on 0.5
-        draw.line(xy.ravel().tolist(), fill=label, width=round(brush))
+        draw.line(xy.ravel().tolist(), fill=1, width=round(brush))
         for x, y in xy.tolist():
-            draw.ellipse([x - radius, y - radius, x + radius, y + radius], fill=label)
-    strokes_at = np.array(labels)
-    return (strokes_at > 0).astype(np.float32), strokes_at
+            draw.ellipse([x - radius, y - radius, x + radius, y + radius], fill=1)
+    return np.asarray(drawing, dtype=np.float32)
