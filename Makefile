@@ -27,7 +27,7 @@ test: $(VENV)/test/ready $(VENV)/serve/ready browser nginx
 
 # Rewrites the page's screenshots in tests/screenshots (`make test` takes them in a temporary folder).
 screenshots: $(VENV)/test/ready $(VENV)/serve/ready browser
-	SCREENSHOTS_DIR=tests/screenshots $(VENV)/test/bin/python -m pytest tests/test_web.py $(ARGS)
+	SCREENSHOTS_DIR=tests/screenshots $(VENV)/test/bin/python -m pytest tests/test_web.py tests/test_web_number.py $(ARGS)
 
 bench: $(VENV)/bench/ready $(VENV)/serve/ready $(VENV)/train/ready nginx
 	@command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }

@@ -28,6 +28,7 @@ TOP = (SIDE - LINE) // 2
 INKED = 0.2  # of full ink: a pixel that belongs to a stroke
 STEP = 2  # px between boundaries inside ink
 MAX_WIDTH = SIDE  # px: the widest candidate, 1.4 times the line's height
+MIN_HEIGHT = LINE // 2  # px: digits in one number differ in size, but not by half
 
 
 class Line(NamedTuple):
@@ -65,10 +66,10 @@ def boundaries(number: Line) -> np.ndarray:
 
 
 def candidates(number: Line) -> tuple[list[Candidate], dict[tuple[int, int], int]]:
-    """Every stretch between two boundaries that holds ink and is at most MAX_WIDTH wide,
-    each distinct ink box once; and for each stretch (start, stop), its candidate's
-    index, or -1 if it is blank (a gap a reading passes over). Plain Python over
-    per-column lists: a few hundred stretches of a few columns each."""
+    """Every stretch between two boundaries whose ink is at most MAX_WIDTH wide and at
+    least MIN_HEIGHT tall, each distinct ink box once; and for each stretch (start,
+    stop), its candidate's index, or -1 if it is blank (a gap a reading passes over).
+    Plain Python over per-column lists: a few hundred stretches of a few columns each."""
     inked = number.ink > INKED
     has_ink = inked.any(axis=0).tolist()
     tops = np.where(has_ink, inked.argmax(axis=0), LINE).tolist()
@@ -94,6 +95,8 @@ def candidates(number: Line) -> tuple[list[Candidate], dict[tuple[int, int], int
                 continue
             last = last_inked[stop - 1]
             top, bottom = min(tops[first:last + 1]), max(bottoms[first:last + 1])
+            if bottom - top < MIN_HEIGHT:
+                continue
             box = (first, top, last + 1 - first, bottom - top)
             if box not in index:
                 index[box] = len(found)

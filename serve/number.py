@@ -2,11 +2,10 @@
 
   the drawing's ink (a picture's, found as for one digit, or the strokes') ->
   segments.py: the line, and every stretch of it that could be one digit ->
-  the segment model on all of them, one call -> the readings: runs of stretches end
-  to end across the line, the likeliest first (dynamic programming, keeping the
-  ALTERNATIVES best at each boundary) -> the best one's digits as the digit model
-  sees them, one call -> each digit the one both models find likeliest, and its box
-  in the picture's pixels.
+  the segment model on all of them, one call -> the likeliest run of stretches end
+  to end across the line (dynamic programming) -> its digits as the digit model sees
+  them, one call -> each digit the one both models find likeliest, and its box in
+  the picture's pixels -> the next likeliest readings: one digit read otherwise.
 
 The segment model says whether a stretch is one whole digit and which; the digit
 model, trained on all of MNIST, reads a lone digit better, so the two agree on which
@@ -25,8 +24,8 @@ from serve import preprocess, strokes
 from serve.model import OnnxModel
 
 MAX_DIGITS = 20
-ALTERNATIVES = 4  # readings kept at each boundary, and at most offered besides the best
-TOP_DIGITS = 2  # readings of each stretch tried
+WORK_SIDE = 768  # px: a picture's longer side once reduced; a number's digits are a fraction of it
+ALTERNATIVES = 3  # readings offered besides the best
 UNLIKELY = 1e-3  # a stretch whose likeliest digit is less likely than this is not tried, unless nothing else reads
 TOO_MANY = f"There are too many marks to be one number; at most {MAX_DIGITS} digits are read."
 
@@ -35,10 +34,8 @@ class TooManyMarks(preprocess.ImageError):
     """More marks than a number of MAX_DIGITS digits would make."""
 
 
-class Reading(NamedTuple):
-    log_probability: float
-    stretches: tuple[int, ...]  # candidate index of each digit
-    digits: tuple[int, ...]
+class NoDigits(preprocess.ImageError):
+    """Marks in which no run of digits can be found."""
 
 
 class Digit(NamedTuple):
@@ -59,13 +56,13 @@ class Number(NamedTuple):
 
 def picture_ink(image) -> tuple[np.ndarray, float]:
     """A decoded picture's ink, and the size of its pixels in the picture as sent."""
-    ink = preprocess.clear_ink(preprocess.ink_intensity(preprocess.grey_levels(image)))
+    ink = preprocess.clear_ink(preprocess.ink_intensity(preprocess.grey_levels(image, WORK_SIDE)))
     return ink, max(image.info.get("sent_size", image.size)) / max(ink.shape[::-1])
 
 
 def strokes_ink(drawn: strokes.Strokes) -> tuple[np.ndarray, float]:
     """Strokes drawn as ink, and the size of its pixels in the pad's units."""
-    ink = strokes.rasterise(drawn, preprocess.WORK_SIDE)
+    ink = strokes.rasterise(drawn, WORK_SIDE)
     return ink, max(drawn.width, drawn.height) / max(ink.shape)
 
 
@@ -77,63 +74,56 @@ def read(ink: np.ndarray, pixel: float, segment_model: OnnxModel, digit_model: O
     if number.ink.shape[1] > MAX_DIGITS * segments.MAX_WIDTH:
         raise TooManyMarks(TOO_MANY)
     found, stretches = segments.candidates(number)
+    if not found:
+        raise NoDigits("Nothing in the drawing is the size of a digit beside the rest.")
     probabilities = segment_model.predict(segments.fields(number, found))
     plausible = (probabilities[:, :contract.NOT_ONE_DIGIT].max(axis=1) >= UNLIKELY).tolist()
     likely = {stretch: k for stretch, k in stretches.items() if k < 0 or plausible[k]}
-    readings = best_readings(probabilities, likely) or best_readings(probabilities, stretches)
-    if not readings or len(readings[0].digits) > MAX_DIGITS:
+    run = likeliest_run(probabilities, likely) or likeliest_run(probabilities, stretches)
+    if not run:
+        raise NoDigits("No run of digits can be read across the drawing.")
+    if len(run) > MAX_DIGITS:
         raise TooManyMarks(TOO_MANY)
-    chosen = [found[k] for k in readings[0].stretches]
+    chosen = [found[k] for k in run]
     fields = [digit_field(number, candidate) for candidate in chosen]
-    segment = probabilities[list(readings[0].stretches)]
-    both = segment[:, :contract.NOT_ONE_DIGIT] * digit_model.predict(np.stack(fields))
+    both = probabilities[run, :contract.NOT_ONE_DIGIT] * digit_model.predict(np.stack(fields))
     both /= both.sum(axis=1, keepdims=True)
-    one_digit = 1 - segment[:, contract.NOT_ONE_DIGIT]
+    one_digit = 1 - probabilities[run, contract.NOT_ONE_DIGIT]
     digits = [Digit(int(p.argmax()), float(whole * p.max()), p, picture_box(number, candidate.box, pixel), field)
               for p, whole, candidate, field in zip(both, one_digit, chosen, fields)]
-    text = "".join(str(digit.digit) for digit in digits)
-    others = [("".join(map(str, r.digits)), float(np.exp(r.log_probability))) for r in readings]
-    return Number(text, float(np.prod([digit.confidence for digit in digits])), digits,
-                  [(other, confidence) for other, confidence in others if other != text][:ALTERNATIVES - 1])
+    confidence = float(np.prod([digit.confidence for digit in digits]))
+    return Number("".join(str(digit.digit) for digit in digits), confidence, digits, alternatives(digits, confidence))
 
 
-def best_readings(probabilities: np.ndarray, stretches: dict[tuple[int, int], int]) -> list[Reading]:
-    """The likeliest readings, best first: each a run of stretches from the line's left
-    end to its right end (a blank stretch adds nothing) and a digit for each. Plain
-    Python floats: a few thousand small steps, where numpy's per-call cost dominates."""
-    logs = np.log(np.maximum(probabilities[:, :contract.NOT_ONE_DIGIT], 1e-12))
-    tops = np.argsort(-logs, axis=1)[:, :TOP_DIGITS]
-    choices = list(zip(logs[np.arange(len(logs))[:, None], tops].tolist(), tops.tolist()))
+def likeliest_run(probabilities: np.ndarray, stretches: dict[tuple[int, int], int]) -> list[int]:
+    """The candidates of the likeliest run of stretches from the line's left end to its
+    right end (a blank stretch adds nothing): dynamic programming over the boundaries,
+    in plain Python floats (a few thousand small steps, where numpy's cost per call
+    would dominate). Empty if no run reaches across."""
+    if not stretches:
+        return []
+    logs = np.log(np.maximum(probabilities[:, :contract.NOT_ONE_DIGIT].max(axis=1), 1e-12)).tolist()
     ending: dict[int, list[tuple[int, int]]] = {}
     for (first, stop), k in stretches.items():
         ending.setdefault(stop, []).append((first, k))
-    start = min(first for first, _ in stretches)
-    at: dict[int, list[Reading]] = {start: [Reading(0.0, (), ())]}
+    best = {min(first for first, _ in stretches): (0.0, ())}
     for stop in sorted(ending):
-        extended = []
-        for first, k in ending[stop]:
-            for reading in at.get(first, ()):
-                if k < 0:
-                    extended.append(reading)
-                    continue
-                for log_probability, digit in zip(*choices[k]):
-                    extended.append(Reading(reading.log_probability + log_probability,
-                                            reading.stretches + (k,), reading.digits + (digit,)))
-        if extended:
-            at[stop] = distinct_best(extended)
-    return at.get(max(ending), [])
+        runs = [(best[first][0], best[first][1]) if k < 0 else (best[first][0] + logs[k], best[first][1] + (k,))
+                for first, k in ending[stop] if first in best]
+        if runs:
+            best[stop] = max(runs)
+    return list(best.get(max(ending), (0.0, ()))[1])
 
 
-def distinct_best(readings: list[Reading]) -> list[Reading]:
-    """The ALTERNATIVES likeliest readings, one per digit string."""
-    kept, seen = [], set()
-    for reading in sorted(readings, key=lambda r: -r.log_probability):
-        if reading.digits not in seen:
-            seen.add(reading.digits)
-            kept.append(reading)
-            if len(kept) == ALTERNATIVES:
-                break
-    return kept
+def alternatives(digits: list[Digit], confidence: float) -> list[tuple[str, float]]:
+    """The next likeliest readings: one digit read as its second likeliest, best first."""
+    text = [str(digit.digit) for digit in digits]
+    swaps = []
+    for i, digit in enumerate(digits):
+        second = int(np.argsort(-digit.probabilities)[1])
+        swapped = "".join(text[:i] + [str(second)] + text[i + 1:])
+        swaps.append((swapped, confidence * float(digit.probabilities[second] / digit.probabilities[digit.digit])))
+    return sorted(swaps, key=lambda swap: -swap[1])[:ALTERNATIVES]
 
 
 def digit_field(number: segments.Line, candidate: segments.Candidate) -> np.ndarray:

@@ -110,17 +110,18 @@ def decode(data: bytes) -> Image.Image:
     return load(open_image(data))
 
 
-def grey_levels(image: Image.Image) -> np.ndarray:
-    """Luminance in [0, 1], at most 256 px a side, transparency composited.
+def grey_levels(image: Image.Image, side: int = WORK_SIDE) -> np.ndarray:
+    """Luminance in [0, 1], at most `side` px a side, transparency composited.
 
-    The digit ends up 20 px tall, so finer detail than 256 px is wasted work; the
-    reduction averages pixels (antialiasing) before anything else is computed.
+    A digit ends up 20 px tall, so finer detail than 256 px is wasted work (a number,
+    whose digits are a fraction of a wide picture, asks for more); the reduction
+    averages pixels (antialiasing) before anything else is computed.
     A canvas exports untouched pixels as transparent black, so dropping alpha would
     turn black-on-transparent into black-on-black. What is opaque is what was drawn;
     it goes onto white if it is dark and onto black if it is light. Alpha is
     premultiplied before reducing, so transparent pixels lend no colour to edges.
     """
-    factor = -(-max(image.size) // WORK_SIDE)
+    factor = -(-max(image.size) // side)
     if image.mode in ("I", "F") or image.mode.startswith("I;16"):
         values = np.asarray(image.convert("F").reduce(factor))  # 16- or 32-bit grey
         return values / (65535 if values.max() > 255 else 255)

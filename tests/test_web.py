@@ -6,8 +6,6 @@ tests/screenshots, which the README shows), else to each test's temporary folder
 a plain test run still draws and renders them but leaves the tree as it was."""
 
 import io
-import math
-import os
 import re
 from pathlib import Path
 
@@ -15,66 +13,13 @@ import numpy as np
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from PIL import Image
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from tests.conftest import RunningServer
+from tests.webpage import DIGITS, browser, draw, page, screenshots, touch_stroke  # noqa: F401 (fixtures)
 from drawings import as_canvas, encoded, png_bytes
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 MAX_BODY_BYTES = 2 * 2**20  # the server's default limit
-
-
-@pytest.fixture(scope="module")
-def browser():
-    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: `make test` installs Debian's chromium"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page(browser, server):
-    context = browser.new_context(viewport={"width": 1100, "height": 800})
-    page = context.new_page()
-    page.goto(server.url)
-    yield page
-    context.close()
-
-
-@pytest.fixture
-def screenshots(tmp_path) -> Path:
-    folder = Path(os.environ.get("SCREENSHOTS_DIR") or tmp_path)
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-# Strokes of each digit in a unit box; drawn scaled and moved onto the pad.
-def ellipse(steps=40):
-    return [[(0.5 + 0.32 * math.sin(2 * math.pi * i / steps), 0.5 - 0.48 * math.cos(2 * math.pi * i / steps))
-             for i in range(steps + 1)]]
-
-
-DIGITS = {
-    1: [[(0.55, 0.0), (0.5, 0.5), (0.45, 1.0)]],
-    0: ellipse(),
-    7: [[(0.1, 0.05), (0.9, 0.05), (0.65, 0.35), (0.4, 1.0)]],
-}
-
-
-def draw(page, strokes, left, top, size):
-    """Mouse strokes on the pad; `left`, `top`, `size` are fractions of the pad."""
-    box = page.locator("#pad").bounding_box()
-    for stroke in strokes:
-        points = [(box["x"] + (left + x * size) * box["width"], box["y"] + (top + y * size) * box["height"])
-                  for x, y in stroke]
-        page.mouse.move(*points[0])
-        page.mouse.down()
-        for point in points[1:]:
-            page.mouse.move(*point, steps=6)
-        page.mouse.up()
 
 
 @pytest.mark.parametrize("digit, left, top, size", [
@@ -87,10 +32,11 @@ def draw(page, strokes, left, top, size):
 ])
 def test_drawn_digit_is_read(page, digit, left, top, size):
     draw(page, DIGITS[digit], left, top, size)
-    expect(page.locator("#digit")).to_have_text(str(digit))  # predicted by itself after the stroke
+    expect(page.locator("#reading")).to_have_text(str(digit))  # predicted by itself after the stroke
     expect(page.locator("#confidence")).to_contain_text("% sure")
     expect(page.locator("#probabilities li")).to_have_count(10)
     expect(page.locator("#probabilities li.top .label")).to_have_text(str(digit))
+    expect(page.locator("#copy")).to_be_hidden()  # Copy is for numbers
     lit = page.evaluate("() => document.querySelector('#preview').getContext('2d')"
                         ".getImageData(0, 0, 28, 28).data.filter((v, i) => i % 4 === 0 && v > 128).length")
     assert 20 < lit < 400  # the 28x28 input is shown, ink on black
@@ -98,29 +44,46 @@ def test_drawn_digit_is_read(page, digit, left, top, size):
 
 def test_undo_and_clear_with_buttons_and_keys(page):
     draw(page, DIGITS[1], 0.35, 0.2, 0.6)
-    expect(page.locator("#digit")).to_have_text("1")
-    draw(page, ellipse(), 0.0, 0.0, 0.3)  # a stray loop in the corner
+    expect(page.locator("#reading")).to_have_text("1")
+    draw(page, DIGITS[0], 0.0, 0.0, 0.3)  # a stray loop in the corner
     page.click("#undo")
-    expect(page.locator("#digit")).to_have_text("1")
-    draw(page, ellipse(), 0.0, 0.0, 0.3)
+    expect(page.locator("#reading")).to_have_text("1")
+    draw(page, DIGITS[0], 0.0, 0.0, 0.3)
     page.keyboard.press("Control+z")
-    expect(page.locator("#digit")).to_have_text("1")
+    expect(page.locator("#reading")).to_have_text("1")
     page.click("#clear")
-    expect(page.locator("#digit")).to_have_text("?")
+    expect(page.locator("#reading")).to_have_text("?")
     expect(page.locator("#message")).to_have_text("Draw a digit from 0 to 9.")
     draw(page, DIGITS[7], 0.2, 0.2, 0.6)
-    expect(page.locator("#digit")).to_have_text("7")
+    expect(page.locator("#reading")).to_have_text("7")
     page.keyboard.press("Escape")
-    expect(page.locator("#digit")).to_have_text("?")
+    expect(page.locator("#reading")).to_have_text("?")
+
+
+def test_a_drawing_is_sent_as_strokes(page):
+    """The strokes in the pad's CSS pixels, not a picture: the server draws them again with the same pen."""
+    box = page.locator("#pad").bounding_box()
+    with page.expect_request("**/api/predict") as request:
+        draw(page, DIGITS[7], 0.2, 0.15, 0.65)
+    assert request.value.headers["content-type"] == "application/json"
+    sent = request.value.post_data_json
+    assert set(sent) == {"strokes", "width", "height", "brush"}
+    assert sent["width"] == pytest.approx(box["width"]) and sent["height"] == pytest.approx(box["height"])
+    assert sent["brush"] == pytest.approx(0.055 * box["height"])
+    (stroke,) = sent["strokes"]  # a 7 is one stroke
+    drawn = [(box["width"] * (0.2 + 0.65 * x), box["height"] * (0.15 + 0.65 * y)) for x, y in DIGITS[7][0]]
+    assert stroke[0] == pytest.approx(drawn[0], abs=1) and stroke[-1] == pytest.approx(drawn[-1], abs=3)
+    assert 30 < len(stroke) < 300  # every few px along its path, not every sample
+    expect(page.locator("#reading")).to_have_text("7")
 
 
 def test_predict_button_asks_again(page):
     draw(page, DIGITS[0], 0.2, 0.2, 0.6)
-    expect(page.locator("#digit")).to_have_text("0")
+    expect(page.locator("#reading")).to_have_text("0")
     with page.expect_response("**/api/predict") as answer:
         page.click("#predict")
     assert answer.value.json()["digit"] == 0
-    expect(page.locator("#digit")).to_have_text("0")
+    expect(page.locator("#reading")).to_have_text("0")
 
 
 def test_a_newer_question_aborts_the_one_in_flight(page):
@@ -130,7 +93,7 @@ def test_a_newer_question_aborts_the_one_in_flight(page):
     draw(page, DIGITS[0], 0.2, 0.2, 0.6)
     page.wait_for_function("() => document.body.classList.contains('busy')")  # first question unanswered
     page.click("#predict")
-    expect(page.locator("#digit")).to_have_text("0")
+    expect(page.locator("#reading")).to_have_text("0")
     assert len(held) == 1 and failed == ["net::ERR_ABORTED"]
 
 
@@ -159,7 +122,7 @@ def test_upload_and_drop_an_image(page, data, tmp_path):
     photo = tmp_path / "digit.png"
     photo.write_bytes(drawing)
     assert upload(page, photo) == drawing  # small enough to go as it is
-    expect(page.locator("#digit")).to_have_text(str(data.test_labels[0]))
+    expect(page.locator("#reading")).to_have_text(str(data.test_labels[0]))
 
     drawing = png_bytes(as_canvas(data.test_images[1], np.random.default_rng(1), "white-on-black"))
     page.evaluate("""bytes => {
@@ -168,7 +131,7 @@ def test_upload_and_drop_an_image(page, data, tmp_path):
         transfer.items.add(file);
         document.querySelector("#drop-zone").dispatchEvent(new DragEvent("drop", {dataTransfer: transfer, bubbles: true}));
     }""", list(drawing))
-    expect(page.locator("#digit")).to_have_text(str(data.test_labels[1]))
+    expect(page.locator("#reading")).to_have_text(str(data.test_labels[1]))
 
 
 def sideways_phone_photo(digit: np.ndarray, orientation: int) -> tuple[Image.Image, bytes]:
@@ -204,7 +167,7 @@ def test_sideways_phone_photo_is_sent_upright_and_small(page, data, tmp_path, sc
     assert size < MAX_BODY_BYTES / 4, size
     assert sent.format == "JPEG" and sent.size == (768, 1024)  # portrait, as the photo is seen
     assert grey_difference(sent, seen) < 4 < grey_difference(sent, seen.rotate(180))  # upright, not upside down
-    expect(page.locator("#digit")).to_have_text(str(data.test_labels[0]))
+    expect(page.locator("#reading")).to_have_text(str(data.test_labels[0]))
     shown = page.evaluate("""() => {
         const pad = document.querySelector('#pad'), ctx = pad.getContext('2d');
         const alpha = (x, y) => ctx.getImageData(x * (pad.width - 1), y * (pad.height - 1), 1, 1).data[3];
@@ -221,7 +184,7 @@ def test_large_transparent_drawing_is_sent_as_a_smaller_png(page, data, tmp_path
     path.write_bytes(png_bytes(drawing))
     sent = Image.open(io.BytesIO(upload(page, path)))
     assert sent.format == "PNG" and sent.size == (1024, 1024) and sent.getchannel("A").getextrema() == (0, 255)
-    expect(page.locator("#digit")).to_have_text(str(data.test_labels[2]))
+    expect(page.locator("#reading")).to_have_text(str(data.test_labels[2]))
 
 
 @pytest.fixture
@@ -243,7 +206,7 @@ def test_low_confidence_names_the_top_two(page):
         "digit": 4, "confidence": 0.52, "probabilities": probabilities, "input": "", "model": "x", "elapsed_ms": 1}))
     draw(page, DIGITS[1], 0.35, 0.2, 0.6)
     expect(page.locator("#message")).to_have_text("Not sure: 4 or 9?")
-    expect(page.locator("#digit")).to_have_class("unsure")
+    expect(page.locator("#reading")).to_have_class("unsure")
 
 
 def test_network_failure_is_shown_in_words(browser):
@@ -274,7 +237,7 @@ def test_page_loads_and_answers_without_errors(browser, server):
     page.on("response", lambda response: response.status >= 400 and problems.append(f"{response.url}: {response.status}"))
     page.goto(server.url)
     draw(page, DIGITS[1], 0.35, 0.2, 0.6)
-    expect(page.locator("#digit")).to_have_text("1")
+    expect(page.locator("#reading")).to_have_text("1")
     page.wait_for_load_state("networkidle")
     links = page.evaluate("() => [...document.querySelectorAll('link[href]')].map(link => [link.rel, link.href])")
     statuses = {rel: page.request.get(href).status for rel, href in links}
@@ -293,11 +256,11 @@ def test_axe_finds_no_accessibility_violation(browser, server, not_an_image, sch
     axe = Axe()
     reports = {"empty": axe.run(page)}
     draw(page, DIGITS[7], 0.2, 0.15, 0.65)
-    expect(page.locator("#digit")).to_have_text("7")
+    expect(page.locator("#reading")).to_have_text("7")
     page.wait_for_timeout(300)  # the bars' short transition
     reports["answer"] = axe.run(page)
     page.set_input_files("#upload", str(not_an_image))
-    expect(page.locator("#digit")).to_have_text("!")
+    expect(page.locator("#reading")).to_have_text("!")
     reports["error"] = axe.run(page)
     context.close()
     assert all(report.violations_count == 0 for report in reports.values()), {
@@ -324,18 +287,11 @@ def test_desktop_screenshot_light_and_dark(browser, server, screenshots):
         page.on("request", lambda request: requested.append(request.url))
         page.goto(server.url)
         draw(page, DIGITS[7], 0.2, 0.15, 0.65)
-        expect(page.locator("#digit")).to_have_text("7")
+        expect(page.locator("#reading")).to_have_text("7")
         page.wait_for_timeout(300)  # the bars' short transition
         assert all(url.startswith((server.url, "data:")) for url in requested), requested  # no CDN
         page.screenshot(path=screenshots / f"desktop-{scheme}.png")
         context.close()
-
-
-def touch_stroke(page, cdp, points):
-    cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": points[0][0], "y": points[0][1]}]})
-    for x, y in points[1:]:
-        cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": x, "y": y}]})
-    cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
 
 
 def test_phone_with_touch(browser, server, screenshots):
@@ -351,8 +307,8 @@ def test_phone_with_touch(browser, server, screenshots):
                          ".every(b => b.scrollWidth <= b.clientWidth)")  # every label fits its button
     scroll_before = page.evaluate("() => window.scrollY")
     x = box["x"] + box["width"] * 0.5
-    touch_stroke(page, cdp, [(x + 4 * (1 - t / 20), box["y"] + box["height"] * (0.15 + 0.035 * t)) for t in range(21)])
-    expect(page.locator("#digit")).to_have_text("1")
+    touch_stroke(cdp, [(x + 4 * (1 - t / 20), box["y"] + box["height"] * (0.15 + 0.035 * t)) for t in range(21)])
+    expect(page.locator("#reading")).to_have_text("1")
     assert page.evaluate("() => window.scrollY") == scroll_before  # drawing did not scroll the page
     page.wait_for_timeout(300)
     page.screenshot(path=screenshots / "phone.png", full_page=True)
@@ -375,7 +331,7 @@ CONTRAST = """selector => {
     const [a, b] = [luminance(rgb(getComputedStyle(element).color)), luminance(background(element))];
     return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
 }"""
-TEXTS = ["h1", ".lede", "#message", "#confidence", "#digit", "#probabilities li .label", ".value",
+TEXTS = ["h1", ".lede", "#message", "#confidence", "#reading", "#probabilities li .label", ".value",
          "figcaption", "footer p", "footer a", "#undo", "#predict", "label.button"]
 
 
@@ -385,10 +341,10 @@ def test_text_contrast_passes_wcag_aa(browser, server, scheme):
     page = context.new_page()
     page.goto(server.url)
     draw(page, DIGITS[1], 0.35, 0.2, 0.6)
-    expect(page.locator("#digit")).to_have_text("1")
+    expect(page.locator("#reading")).to_have_text("1")
     ratios = {selector: page.evaluate(CONTRAST, selector) for selector in TEXTS}
-    page.evaluate("() => document.querySelector('#digit').classList.add('unsure')")
-    ratios["#digit.unsure"] = page.evaluate(CONTRAST, "#digit")
+    page.evaluate("() => document.querySelector('#reading').classList.add('unsure')")
+    ratios["#reading.unsure"] = page.evaluate(CONTRAST, "#reading")
     page.evaluate("() => document.body.classList.add('failed')")
     ratios["failed #message"] = page.evaluate(CONTRAST, "#message")
     context.close()

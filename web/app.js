@@ -1,66 +1,115 @@
-// The drawing page: strokes on a pad, sent to /api/predict, the answer shown.
+// The drawing page: strokes on a pad, sent to the server, the answer shown.
 //
-// Strokes are kept as points in pad units (0..1), so the pad can be redrawn crisply
-// at any size and pixel ratio, and exported the same way whatever screen drew them.
+// In Digit mode the pad is square and what is on it is read as one digit
+// (/api/predict); in Number mode it is wide, what is on it is read as a number
+// (/api/number), and each digit found is boxed over the drawing. Strokes are kept as
+// points in pad units (0..1 of its width and of its height), so the pad is redrawn
+// crisply at any size and pixel ratio; they are sent as strokes in the pad's CSS
+// pixels, which the server draws again with the same pen.
 
-const LOW_CONFIDENCE = 0.75;  // below this, the page says it is unsure
-const PREDICT_DELAY_MS = 300; // after the last stroke ends
-const STROKE_WIDTH = 0.055;   // of the pad's side: a marker, not a hairline
-const EXPORT_SIDE = 320;      // px of the PNG sent to the server
-const UPLOAD_SIDE = 1024;     // px: the longer side of an uploaded image, at most, as sent
-const UPLOAD_AS_IS = 1 << 20; // bytes: a smaller file that fits UPLOAD_SIDE may go untouched
+const LOW_CONFIDENCE = 0.75;    // below this, the page says it is unsure
+const LIKELY_ENOUGH = 0.01;     // another reading of a number at least this likely is offered too
+const PREDICT_DELAY_MS = 300;   // after the last stroke ends
+const STROKE_WIDTH = 0.055;     // of the pad's height, which digits about fill: a marker, not a hairline
+const MIN_STEP = 2;             // CSS px between the samples kept of a stroke: smooth, and few to send
+const COPIED_MS = 1500;         // how long the Copy button says it copied
+const UPLOAD_SIDE = 1024;       // px: the longer side of an uploaded image, at most, as sent
+const UPLOAD_AS_IS = 1 << 20;   // bytes: a smaller file that fits UPLOAD_SIDE may go untouched
+
+const MODES = {
+  digit: {
+    url: "/api/predict",
+    hint: "Draw a digit from 0 to 9.",
+    pad: "Drawing pad: draw one digit here with a mouse, finger or pen",
+  },
+  number: {
+    url: "/api/number",
+    hint: "Write a number, its digits side by side.",
+    pad: "Drawing pad: write a number here with a mouse, finger or pen",
+  },
+};
 
 const $ = (selector) => document.querySelector(selector);
 const pad = $("#pad");
 const context = pad.getContext("2d");
 const dropZone = $("#drop-zone");
-const digitOutput = $("#digit");
+const boxes = $("#boxes");
+const readingOutput = $("#reading");
 const message = $("#message");
 const confidence = $("#confidence");
+const alternatives = $("#alternatives");
+const copyButton = $("#copy");
+const which = $("#which");
 const probabilities = $("#probabilities");
 const preview = $("#preview");
 
+let mode = "digit";
 const strokes = [];
 let drawingPointer = null;
-let uploaded = null;     // {bitmap, body} of an uploaded image: shown on the pad, sent to the server
+let uploaded = null;     // {bitmap, body, size} of an uploaded image: shown on the pad, sent to the server
 let predictTimer = null;
 let inFlight = null;     // AbortController of the request being answered
+let found = [];          // the digits of the number shown, each box in fractions of the picture read
+let copiedTimer = null;
+
+const percent = (p) => `${(p * 100).toFixed(1)}%`;
 
 // ---- drawing -------------------------------------------------------------
 
-function padPoint(event) {
-  const box = pad.getBoundingClientRect();
-  return [(event.clientX - box.left) / box.width, (event.clientY - box.top) / box.height];
+/** Where an event is, in pad units; a captured pointer may leave the pad, but not by more than its size. */
+function padPoint(event, box) {
+  const unit = (value) => Math.min(2, Math.max(-1, value));
+  return [unit((event.clientX - box.left) / box.width), unit((event.clientY - box.top) / box.height)];
 }
 
+/** The pen's width in CSS px: the same part of a digit whether the pad is square or wide. */
+const penWidth = (height) => STROKE_WIDTH * height;
+
 /** Strokes as smooth curves: quadratic segments through the midpoints of the samples. */
-function traceStrokes(ctx, side, ink) {
-  ctx.strokeStyle = ctx.fillStyle = ink;
-  ctx.lineWidth = STROKE_WIDTH * side;
-  ctx.lineCap = ctx.lineJoin = "round";
+function traceStrokes(width, height) {
+  context.strokeStyle = context.fillStyle = getComputedStyle(pad).color;
+  context.lineWidth = penWidth(height);
+  context.lineCap = context.lineJoin = "round";
   for (const stroke of strokes) {
-    const points = stroke.map(([x, y]) => [x * side, y * side]);
-    ctx.beginPath();
+    const points = stroke.map(([x, y]) => [x * width, y * height]);
+    context.beginPath();
     if (points.length === 1) {
-      ctx.arc(points[0][0], points[0][1], ctx.lineWidth / 2, 0, 2 * Math.PI);
-      ctx.fill();
+      context.arc(points[0][0], points[0][1], context.lineWidth / 2, 0, 2 * Math.PI);
+      context.fill();
       continue;
     }
-    ctx.moveTo(...points[0]);
+    context.moveTo(...points[0]);
     for (let i = 1; i < points.length - 1; i++) {
       const [x, y] = points[i];
       const [nx, ny] = points[i + 1];
-      ctx.quadraticCurveTo(x, y, (x + nx) / 2, (y + ny) / 2);
+      context.quadraticCurveTo(x, y, (x + nx) / 2, (y + ny) / 2);
     }
-    ctx.lineTo(...points[points.length - 1]);
-    ctx.stroke();
+    context.lineTo(...points[points.length - 1]);
+    context.stroke();
   }
 }
 
-function drawImageFitted(ctx, image, side) {
-  const scale = Math.min(side / image.width, side / image.height);
-  const width = image.width * scale, height = image.height * scale;
-  ctx.drawImage(image, (side - width) / 2, (side - height) / 2, width, height);
+/** [x, y, width, height] of `image` shown whole and centred in a width x height area. */
+function fit(image, width, height) {
+  const scale = Math.min(width / image.width, height / image.height);
+  const [w, h] = [image.width * scale, image.height * scale];
+  return [(width - w) / 2, (height - h) / 2, w, h];
+}
+
+/** Where on the pad the picture that was read lies: an uploaded image as drawn, or the whole pad. */
+const pictureOnPad = (width, height) => (uploaded?.bitmap ? fit(uploaded.bitmap, width, height) : [0, 0, width, height]);
+
+/** Each digit's box over its ink, and its reading just under the pad. */
+function placeBoxes(width, height) {
+  const [left, top, w, h] = pictureOnPad(width, height);
+  found.forEach(({ box: [x, y, bw, bh] }, i) => {
+    const style = boxes.children[i].style;
+    style.left = `${left + x * w}px`;
+    style.top = `${top + y * h}px`;
+    style.width = `${bw * w}px`;
+    style.height = `${bh * h}px`;
+    style.setProperty("--below", `${height - top - (y + bh) * h}px`);
+  });
 }
 
 let renderQueued = false;
@@ -69,14 +118,24 @@ function render() {
   renderQueued = true;
   requestAnimationFrame(() => {
     renderQueued = false;
-    const side = pad.getBoundingClientRect().width;
+    const { width, height } = pad.getBoundingClientRect();
     const ratio = window.devicePixelRatio || 1;
-    if (pad.width !== Math.round(side * ratio)) pad.width = pad.height = Math.round(side * ratio);
+    if (pad.width !== Math.round(width * ratio) || pad.height !== Math.round(height * ratio)) {
+      pad.width = Math.round(width * ratio);
+      pad.height = Math.round(height * ratio);
+    }
     context.setTransform(ratio, 0, 0, ratio, 0, 0);
-    context.clearRect(0, 0, side, side);
-    if (uploaded?.bitmap) drawImageFitted(context, uploaded.bitmap, side);
-    traceStrokes(context, side, getComputedStyle(pad).color);
+    context.clearRect(0, 0, width, height);
+    if (uploaded?.bitmap) context.drawImage(uploaded.bitmap, ...fit(uploaded.bitmap, width, height));
+    traceStrokes(width, height);
+    placeBoxes(width, height);
   });
+}
+
+/** The boxes belong to the picture that was read; once it changes they would box the wrong ink. */
+function forgetBoxes() {
+  found = [];
+  boxes.replaceChildren();
 }
 
 pad.addEventListener("pointerdown", (event) => {
@@ -85,15 +144,22 @@ pad.addEventListener("pointerdown", (event) => {
   pad.setPointerCapture(event.pointerId);
   drawingPointer = event.pointerId;
   if (uploaded) { uploaded = null; strokes.length = 0; }
-  strokes.push([padPoint(event)]);
+  forgetBoxes();
+  strokes.push([padPoint(event, pad.getBoundingClientRect())]);
   clearTimeout(predictTimer);
   render();
 });
 
 pad.addEventListener("pointermove", (event) => {
   if (event.pointerId !== drawingPointer) return;
-  const samples = event.getCoalescedEvents ? event.getCoalescedEvents() : [event];
-  strokes[strokes.length - 1].push(...(samples.length ? samples : [event]).map(padPoint));
+  const box = pad.getBoundingClientRect();
+  const stroke = strokes[strokes.length - 1];
+  const samples = event.getCoalescedEvents ? event.getCoalescedEvents() : [];
+  for (const sample of samples.length ? samples : [event]) {
+    const [x, y] = padPoint(sample, box);
+    const [lastX, lastY] = stroke[stroke.length - 1];
+    if (Math.hypot((x - lastX) * box.width, (y - lastY) * box.height) >= MIN_STEP) stroke.push([x, y]);
+  }
   render();
 });
 
@@ -108,6 +174,7 @@ pad.addEventListener("pointercancel", endStroke);
 function undo() {
   if (uploaded) uploaded = null;
   else strokes.pop();
+  forgetBoxes();
   render();
   schedulePrediction();
 }
@@ -115,8 +182,38 @@ function undo() {
 function clear() {
   strokes.length = 0;
   uploaded = null;
+  forgetBoxes();
   render();
   schedulePrediction();
+}
+
+// ---- the mode ------------------------------------------------------------
+
+/**
+ * Digit or Number. A drawing is cleared, as it was made for the other pad's shape;
+ * an uploaded picture is read again the new way.
+ */
+function setMode(value) {
+  mode = value;
+  document.documentElement.dataset.mode = mode;
+  $(`input[name="mode"][value="${mode}"]`).checked = true;
+  pad.setAttribute("aria-label", MODES[mode].pad);
+  try {
+    localStorage.setItem("mode", mode);
+  } catch {}  // storage refused (a private window, blocked site data): the choice lasts until the page closes
+  strokes.length = 0;
+  forgetBoxes();
+  render();
+  if (uploaded) askAboutUpload();
+  else predictDrawing();
+}
+
+function savedMode() {
+  try {
+    return localStorage.getItem("mode");
+  } catch {
+    return null;
+  }
 }
 
 // ---- asking the server ---------------------------------------------------
@@ -126,18 +223,19 @@ function schedulePrediction() {
   predictTimer = setTimeout(predictDrawing, PREDICT_DELAY_MS);
 }
 
-/** The drawing as black ink on a white square PNG, the same whatever the screen. */
-function drawingAsPng() {
-  const canvas = document.createElement("canvas");
-  canvas.width = canvas.height = EXPORT_SIDE;
-  const ctx = canvas.getContext("2d");
-  ctx.fillStyle = "#fff";
-  ctx.fillRect(0, 0, EXPORT_SIDE, EXPORT_SIDE);
-  traceStrokes(ctx, EXPORT_SIDE, "#000");
-  return new Promise((resolve) => canvas.toBlob(resolve, "image/png"));
+/** The drawing in the pad's CSS pixels, with the pen it was drawn with, as the server redraws it. */
+function drawingAsStrokes() {
+  const { width, height } = pad.getBoundingClientRect();
+  const tenth = (value) => Math.round(value * 10) / 10;
+  return {
+    strokes: strokes.map((stroke) => stroke.map(([x, y]) => [tenth(x * width), tenth(y * height)])),
+    width,
+    height,
+    brush: penWidth(height),
+  };
 }
 
-async function predictDrawing() {
+function predictDrawing() {
   clearTimeout(predictTimer);
   if (uploaded) return;
   if (strokes.length === 0) {
@@ -145,7 +243,14 @@ async function predictDrawing() {
     showHint();
     return;
   }
-  ask(await drawingAsPng(), { "Content-Type": "image/png" });
+  const drawing = drawingAsStrokes();
+  ask(JSON.stringify(drawing), { "Content-Type": "application/json" }, [drawing.width, drawing.height]);
+}
+
+/** An upload's size as sent: its longer side at most UPLOAD_SIDE. */
+function sentSize(bitmap) {
+  const scale = Math.min(1, UPLOAD_SIDE / Math.max(bitmap.width, bitmap.height));
+  return [bitmap.width, bitmap.height].map((side) => Math.max(1, Math.round(side * scale)));
 }
 
 /**
@@ -156,15 +261,17 @@ async function predictDrawing() {
  * JPEG, which may carry such a tag.
  */
 async function uploadBody(file, bitmap) {
-  const scale = Math.min(1, UPLOAD_SIDE / Math.max(bitmap.width, bitmap.height));
-  if (scale === 1 && file.size <= UPLOAD_AS_IS && file.type !== "image/jpeg") return file;
+  const [width, height] = sentSize(bitmap);
+  if (width === bitmap.width && height === bitmap.height && file.size <= UPLOAD_AS_IS && file.type !== "image/jpeg") {
+    return file;
+  }
   const canvas = document.createElement("canvas");
-  canvas.width = Math.max(1, Math.round(bitmap.width * scale));
-  canvas.height = Math.max(1, Math.round(bitmap.height * scale));
+  canvas.width = width;
+  canvas.height = height;
   const ctx = canvas.getContext("2d");
   ctx.imageSmoothingQuality = "high";
-  ctx.drawImage(bitmap, 0, 0, canvas.width, canvas.height);
-  const pixels = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+  ctx.drawImage(bitmap, 0, 0, width, height);
+  const pixels = ctx.getImageData(0, 0, width, height).data;
   const transparent = pixels.some((value, i) => i % 4 === 3 && value < 255);
   return new Promise((resolve) => canvas.toBlob(resolve, transparent ? "image/png" : "image/jpeg", 0.9));
 }
@@ -174,8 +281,9 @@ async function predictUpload(file) {
   document.body.classList.add("busy");  // a large photo takes a moment to decode
   // An image the browser cannot show still goes to the server, which says why it is refused.
   const bitmap = await createImageBitmap(file, { imageOrientation: "from-image" }).catch(() => null);
-  uploaded = { bitmap, body: bitmap ? await uploadBody(file, bitmap) : file };
+  uploaded = bitmap ? { bitmap, body: await uploadBody(file, bitmap), size: sentSize(bitmap) } : { body: file };
   strokes.length = 0;
+  forgetBoxes();
   render();
   askAboutUpload();
 }
@@ -183,20 +291,25 @@ async function predictUpload(file) {
 function askAboutUpload() {
   const form = new FormData();
   form.append("image", uploaded.body);
-  ask(form, {});
+  ask(form, {}, uploaded.size);
 }
 
-/** POSTs to /api/predict; a newer question aborts an older one still in flight. */
-async function ask(body, headers) {
+/**
+ * POSTs what is on the pad, `size` [width, height] in the units of the boxes a number's
+ * answer has (unknown for an image the browser cannot show); a newer question aborts
+ * an older one still in flight.
+ */
+async function ask(body, headers, size) {
   inFlight?.abort();
   const controller = new AbortController();
   inFlight = controller;
+  const show = mode === "number" ? (answer) => showNumber(answer, size) : showDigit;
   document.body.classList.add("busy");
   try {
-    const response = await fetch("/api/predict", { method: "POST", body, headers, signal: controller.signal });
+    const response = await fetch(MODES[mode].url, { method: "POST", body, headers, signal: controller.signal });
     const answer = await response.json().catch(() => null);
     if (controller !== inFlight) return;
-    if (response.ok && answer) showAnswer(answer);
+    if (response.ok && answer) show(answer);
     else showError(answer?.error ?? `The server answered ${response.status} ${response.statusText}.`);
   } catch (error) {
     if (error.name !== "AbortError") showError("Cannot reach the server. Check the connection and try again.");
@@ -223,7 +336,7 @@ function showBars(values) {
     const p = values ? values[digit] : 0;
     item.classList.toggle("top", digit === top);
     item.querySelector(".bar span").style.width = `${(p * 100).toFixed(1)}%`;
-    item.querySelector(".value").textContent = values ? `${(p * 100).toFixed(1)}%` : "";
+    item.querySelector(".value").textContent = values ? percent(p) : "";
     item.setAttribute("aria-label", `${digit}: ${(p * 100).toFixed(1)} percent`);
   });
 }
@@ -237,14 +350,60 @@ function showPreview(dataUrl) {
   image.src = dataUrl;
 }
 
-function showAnswer({ digit, confidence: sure, probabilities: values, input }) {
-  const [first, second] = values.map((p, d) => [p, d]).sort((a, b) => b[0] - a[0]);
-  const unsure = sure < LOW_CONFIDENCE;
+/** What was read, in big text, and in words; whatever a number's answer adds is reset. */
+function showReading(text, sure, words) {
   document.body.classList.remove("failed");
-  digitOutput.classList.toggle("unsure", unsure);
-  digitOutput.textContent = String(digit);
-  message.textContent = unsure ? `Not sure: ${first[1]} or ${second[1]}?` : `It's a ${digit}.`;
-  confidence.textContent = `${(sure * 100).toFixed(1)}% sure`;
+  readingOutput.classList.toggle("unsure", sure < LOW_CONFIDENCE);
+  readingOutput.textContent = text;
+  message.textContent = words;
+  confidence.textContent = `${percent(sure)} sure`;
+  alternatives.textContent = which.textContent = "";
+  copyButton.hidden = true;
+  forgetBoxes();
+}
+
+function showDigit({ digit, confidence: sure, probabilities: values, input }) {
+  const [first, second] = values.map((p, d) => [p, d]).sort((a, b) => b[0] - a[0]);
+  showReading(String(digit), sure, sure < LOW_CONFIDENCE ? `Not sure: ${first[1]} or ${second[1]}?` : `It's a ${digit}.`);
+  showBars(values);
+  showPreview(input);
+}
+
+function showNumber({ number, confidence: sure, digits, alternatives: others }, size) {
+  showReading(number, sure, sure < LOW_CONFIDENCE ? `Not sure it's ${number}.` : `It's ${number}.`);
+  const likely = others.filter((other) => other.confidence >= LIKELY_ENOUGH).map((other) => other.number);
+  alternatives.textContent = likely.length ? `or ${likely.join(", ")}?` : "";
+  copyButton.hidden = false;
+  if (size) {
+    const [width, height] = size;
+    found = digits.map(({ box: [x, y, w, h], ...digit }) => ({ ...digit, box: [x / width, y / height, w / width, h / height] }));
+    boxes.replaceChildren(...found.map(boxButton));
+    render();
+  }
+  showDigitOfNumber(digits, 0);
+}
+
+/** A focusable box over the `index`th digit: focusing or tapping it shows that digit's bars and input. */
+function boxButton({ digit, confidence: sure }, index) {
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "box";
+  button.classList.toggle("unsure", sure < LOW_CONFIDENCE);
+  button.setAttribute("aria-label", `digit ${index + 1} of ${found.length}: ${digit}, ${percent(sure)} sure`);
+  const reading = document.createElement("span");
+  reading.className = "box-reading";
+  reading.textContent = digit;
+  button.append(reading);
+  const show = () => showDigitOfNumber(found, index);
+  button.addEventListener("focus", show);
+  button.addEventListener("click", show);
+  return button;
+}
+
+function showDigitOfNumber(digits, index) {
+  const { digit, probabilities: values, input } = digits[index];
+  [...boxes.children].forEach((box, i) => box.setAttribute("aria-pressed", String(i === index)));
+  which.textContent = `Digit ${index + 1} of ${digits.length}: ${digit}`;
   showBars(values);
   showPreview(input);
 }
@@ -252,16 +411,29 @@ function showAnswer({ digit, confidence: sure, probabilities: values, input }) {
 /** No answer to show: the hint on an empty pad, or, `failed`, what went wrong. */
 function showNoAnswer(symbol, text, failed) {
   document.body.classList.toggle("failed", failed);
-  digitOutput.classList.remove("unsure");
-  digitOutput.textContent = symbol;
+  readingOutput.classList.remove("unsure");
+  readingOutput.textContent = symbol;
   message.textContent = text;
-  confidence.textContent = "";
+  confidence.textContent = alternatives.textContent = which.textContent = "";
+  copyButton.hidden = true;
+  forgetBoxes();
   showBars(null);
   showPreview(null);
 }
 
-const showHint = () => showNoAnswer("?", "Draw a digit from 0 to 9.", false);
+const showHint = () => showNoAnswer("?", MODES[mode].hint, false);
 const showError = (text) => showNoAnswer("!", text, true);
+
+async function copyNumber() {
+  try {
+    await navigator.clipboard.writeText(readingOutput.textContent);
+    copyButton.textContent = "Copied";
+  } catch {  // no clipboard here (a page not served over HTTPS) or permission refused
+    copyButton.textContent = "Cannot copy";
+  }
+  clearTimeout(copiedTimer);
+  copiedTimer = setTimeout(() => (copyButton.textContent = "Copy"), COPIED_MS);
+}
 
 // ---- wiring --------------------------------------------------------------
 
@@ -272,6 +444,10 @@ $("#upload").addEventListener("change", (event) => {
   predictUpload(event.target.files[0]);
   event.target.value = "";  // choosing the same file again is a new upload
 });
+copyButton.addEventListener("click", copyNumber);
+for (const radio of document.querySelectorAll('input[name="mode"]')) {
+  radio.addEventListener("change", () => setMode(radio.value));
+}
 
 document.addEventListener("keydown", (event) => {
   if (event.key === "Escape") clear();
@@ -294,4 +470,4 @@ dropZone.addEventListener("drop", (event) => {
 
 new ResizeObserver(render).observe(pad);
 matchMedia("(prefers-color-scheme: dark)").addEventListener("change", render);
-showHint();
+setMode(MODES[savedMode()] ? savedMode() : "digit");
