@@ -69,12 +69,16 @@ def candidates(number: Line) -> tuple[list[Candidate], dict[tuple[int, int], int
     """Every stretch between two boundaries whose ink is at most MAX_WIDTH wide and at
     least MIN_HEIGHT tall, each distinct ink box once; and for each stretch (start,
     stop), its candidate's index, or -1 if it is blank (a gap a reading passes over).
+    A stretch across a gap ends at the ink's edges: a sliver of the digit beyond a gap
+    reads as nothing and would stretch the digit's box over the gap.
     Plain Python over per-column lists: a few hundred stretches of a few columns each."""
     inked = number.ink > INKED
     has_ink = inked.any(axis=0).tolist()
     tops = np.where(has_ink, inked.argmax(axis=0), LINE).tolist()
     bottoms = np.where(has_ink, LINE - inked[::-1].argmax(axis=0), 0).tolist()
     width = len(has_ink)
+    blanks_before = np.r_[0, np.cumsum(np.logical_not(has_ink))].tolist()
+    cuts_ink = [0 < column < width and has_ink[column - 1] and has_ink[column] for column in range(width + 1)]
     next_inked, following = [width] * (width + 1), width  # the first inked column at or after each
     for column in range(width - 1, -1, -1):
         following = column if has_ink[column] else following
@@ -95,7 +99,7 @@ def candidates(number: Line) -> tuple[list[Candidate], dict[tuple[int, int], int
                 continue
             last = last_inked[stop - 1]
             top, bottom = min(tops[first:last + 1]), max(bottoms[first:last + 1])
-            if bottom - top < MIN_HEIGHT:
+            if bottom - top < MIN_HEIGHT or (blanks_before[stop] > blanks_before[start] and (cuts_ink[start] or cuts_ink[stop])):
                 continue
             box = (first, top, last + 1 - first, bottom - top)
             if box not in index:

@@ -1,5 +1,6 @@
 """serve/openapi.json: a valid OpenAPI document, the one the service serves, naming
-every route the app has, and true of the live service under generated requests."""
+every route the app has, stating the server's limits, and true of the live service
+under generated requests."""
 
 import json
 import re
@@ -12,6 +13,7 @@ from openapi_spec_validator import OpenAPIV31SpecValidator, validate
 from PIL import Image
 
 from drawings import encoded
+from serve import number, strokes
 from tests.conftest import ROOT, SERVE_PYTHON
 
 DOCUMENT = ROOT / "serve" / "openapi.json"
@@ -64,6 +66,25 @@ def test_service_serves_this_document(server):
     answer = requests.get(server.url + "/api/openapi.json", timeout=30)
     assert answer.status_code == 200 and answer.headers["Content-Type"].startswith("application/json")
     assert answer.content == DOCUMENT.read_bytes()
+
+
+def test_document_states_the_servers_limits():
+    """Schemathesis notices a bound tighter than the server's (a request beyond it is
+    answered 200), not a looser one (requests within it may be refused), so the
+    bounds are compared with the server's own."""
+    schemas = document()["components"]["schemas"]
+    drawn = schemas["Strokes"]["properties"]
+    assert drawn["strokes"]["maxItems"] == strokes.MAX_STROKES
+    assert drawn["strokes"]["items"]["maxItems"] == strokes.MAX_POINTS
+    coordinate = drawn["strokes"]["items"]["items"]["items"]
+    assert (coordinate["minimum"], coordinate["maximum"]) == (-strokes.MAX_SIDE, 2 * strokes.MAX_SIDE)
+    for side in ("width", "height"):
+        assert (drawn[side]["exclusiveMinimum"], drawn[side]["maximum"]) == (0, strokes.MAX_SIDE)
+    assert (drawn["brush"]["exclusiveMinimum"], drawn["brush"]["maximum"]) == (0, strokes.MAX_SIDE / 2)
+    answer = schemas["Number"]["properties"]
+    assert answer["digits"]["maxItems"] == number.MAX_DIGITS
+    assert answer["number"]["pattern"] == f"^[0-9]{{1,{number.MAX_DIGITS}}}$"
+    assert answer["alternatives"]["maxItems"] == number.ALTERNATIVES - 1
 
 
 def without_parameter_names(path: str) -> str:

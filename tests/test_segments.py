@@ -1,0 +1,93 @@
+"""How a number is cut into candidates (segments.py) and how the likeliest run of them is
+found (serve/number.py), on drawings whose answer is known."""
+
+import numpy as np
+
+import contract
+import segments
+from serve import number
+
+
+def bars(*columns, height=60, width=200) -> np.ndarray:
+    """Ink: a vertical bar `height` px tall for each (left, right) in `columns`."""
+    ink = np.zeros((height + 20, width), dtype=np.float32)
+    for left, right in columns:
+        ink[10:10 + height, left:right] = 1
+    return ink
+
+
+def test_the_line_is_cropped_to_its_ink_and_scaled_to_line_height():
+    line = segments.line(bars((30, 45), (90, 105)))
+    assert line.ink.shape == (segments.LINE, round(75 * segments.LINE / 60))
+    assert (line.left, line.top) == (30, 10) and line.scale == segments.LINE / 60
+
+
+def test_gaps_give_blank_stretches_and_each_bar_is_a_candidate():
+    line = segments.line(bars((30, 45), (90, 105)))
+    found, stretches = segments.candidates(line)
+    boxes = {candidate.box for candidate in found}
+    first, second = (0, 0, 5, 20), (20, 0, 5, 20)  # 15 px bars at a third of the scale
+    assert first in boxes and second in boxes
+    assert (first[0] + first[2], second[0]) in stretches and stretches[first[0] + first[2], second[0]] == -1
+    assert len(boxes) == len(found)  # each ink box once, however many stretches hold it
+    assert all(candidate.box[2] <= segments.MAX_WIDTH for candidate in found)
+
+
+def test_a_field_holds_its_stretch_centred_and_nothing_beside_it():
+    line = segments.line(bars((30, 45), (90, 105)))
+    found, _ = segments.candidates(line)
+    field = segments.fields(line, [candidate for candidate in found if candidate.box == (0, 0, 5, 20)])[0]
+    assert field.shape == (segments.SIDE, segments.SIDE)
+    columns = np.flatnonzero(field.max(axis=0) > segments.INKED)
+    assert columns.tolist() == list(range(11, 16))  # 5 columns in the middle of 28
+    rows = np.flatnonzero(field.max(axis=1) > segments.INKED)
+    assert rows[0] == segments.TOP and rows[-1] == segments.TOP + segments.LINE - 1
+
+
+def test_a_stretch_across_a_gap_does_not_cut_into_the_ink_beyond_it():
+    line = segments.line(bars((30, 45), (90, 120)))  # at a third: ink 0-5, blank 5-20, ink 20-30
+    found, stretches = segments.candidates(line)
+    assert (0, 22) not in stretches and (2, 20) not in stretches  # a gap and a sliver of a bar
+    assert (0, 20) in stretches and (5, 30) in stretches and (2, 4) in stretches  # whole bars, or within one
+
+
+def test_marks_too_short_beside_the_rest_are_no_candidates():
+    ink = bars((30, 45))
+    ink[60:70, 60:70] = 1  # a speck a sixth of the bar's height
+    found, _ = segments.candidates(segments.line(ink))
+    assert all(candidate.box[3] >= segments.MIN_HEIGHT for candidate in found)
+
+
+def probabilities_of(*rows) -> np.ndarray:
+    """(N, 11) probabilities: each row {digit: probability}, the rest "not one digit"."""
+    table = np.zeros((len(rows), 11))
+    for table_row, row in zip(table, rows):
+        for digit, p in row.items():
+            table_row[digit] = p
+        table_row[contract.NOT_ONE_DIGIT] = 1 - sum(row.values())
+    return table
+
+
+def test_the_likeliest_run_crosses_gaps_and_prefers_two_whole_digits_to_one_blob():
+    # stretches 0-4 and 6-10 are each one digit; 0-10 is both together; 4-6 is blank
+    probabilities = probabilities_of({1: 0.9}, {7: 0.95}, {4: 0.3})
+    stretches = {(0, 4): 0, (6, 10): 1, (0, 10): 2, (4, 6): -1}
+    assert number.likeliest_run(probabilities, stretches) == [0, 1]
+    probabilities = probabilities_of({1: 0.2}, {7: 0.3}, {4: 0.9})
+    assert number.likeliest_run(probabilities, stretches) == [2]
+
+
+def test_no_run_across_the_line_is_an_empty_run():
+    probabilities = probabilities_of({1: 0.9})
+    assert number.likeliest_run(probabilities, {(0, 4): 0, (4, 10): -1}) == [0]  # a gap at the end is crossed
+    assert number.likeliest_run(probabilities, {(0, 4): 0, (5, 10): -1}) == []  # 4-5 is missing
+    assert number.likeliest_run(probabilities, {}) == []
+
+
+def test_alternatives_read_one_digit_otherwise_on_the_reading_scale():
+    def digit(value, probabilities):
+        return number.Digit(value, 1.0, np.array(probabilities), [0, 0, 1, 1], np.zeros((28, 28)))
+
+    first = digit(2, [0, 0, 0.9, 0, 0, 0, 0, 0, 0.1, 0])
+    second = digit(6, [0, 0, 0, 0, 0, 0.3, 0.7, 0, 0, 0])
+    assert number.alternatives([first, second], 0.63) == [("25", 0.27), ("86", 0.07)]
