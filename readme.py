@@ -147,7 +147,8 @@ def numbers_table(numbers: dict) -> str:
         f"exactly as `/api/number` reads a picture, segment model `{numbers['reading']['segment_model']}`, one "
         "onnxruntime thread; each figure is the share read right, of how many. Digits right: digits in their "
         "place among numbers read at their true length (a reading of the wrong length gets none right). "
-        "Time: decoding the PNG and reading it.",
+        f"Time: decoding the PNG and reading it. The machine's load average was {numbers['load_average']} "
+        "as this began (other work may share its cores; the ratios hold better than the times).",
         "",
         *rows,
         "",
@@ -157,8 +158,8 @@ def numbers_table(numbers: dict) -> str:
         *http,
         "",
         f"- The 7: `bench/strokes.json` traces `bench/canvas.png` (their ink overlaps "
-        f"{speed['seven_ink_overlap']:.0%}, intersection over union), on the page's 320×320 pad; both read as "
-        f"{sent['predict_strokes']['read']} and {sent['predict_png']['read']}.",
+        f"{speed['seven_ink_overlap']:.0%}, intersection over union), on the page's 320×320 pad; read as "
+        f"{sent['predict_strokes']['read']} from the strokes and {sent['predict_png']['read']} from the PNG.",
         f"- The 4 digits: {sent['number_strokes']['truth']} written as strokes on the page's 900×300 number pad; "
         f"test digits {sent['number_png']['truth']} written apart on a {w}×{h} PNG.",
     ])
