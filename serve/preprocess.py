@@ -7,8 +7,10 @@ drawing or a photo looks nothing like that, and squashing the whole picture to
 28x28 gets about a third of drawn digits right. So every input goes through:
 
   decode (cost checked from the header first; turned upright) -> grey levels,
-  transparency composited -> ink made bright on dark -> Otsu threshold -> crop to the ink ->
-  longer side to 20 px -> centre of mass to the centre of 28x28.
+  transparency composited -> ink made bright on dark -> cleared below Otsu's threshold ->
+  crop to the ink -> longer side to 20 px -> centre of mass to the centre of 28x28.
+
+Strokes (serve/strokes.py) are drawn as clean ink and join at the crop.
 
 Pure numpy and Pillow, so the serve image needs nothing else.
 """
@@ -230,8 +232,7 @@ def clear_ink(ink: np.ndarray) -> np.ndarray:
 
 
 def crop_to_ink(ink: np.ndarray) -> np.ndarray:
-    """The ink's bounding box, once cleared."""
-    ink = clear_ink(ink)
+    """The ink's bounding box."""
     mask = ink > 0
     rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
     if rows.size == 0:
@@ -276,11 +277,11 @@ def centre_by_mass(digit: np.ndarray) -> np.ndarray:
 
 def to_mnist(image: Image.Image) -> np.ndarray:
     """float32 (28, 28) in [0, 1], white on black: what the model expects."""
-    return from_ink(ink_intensity(grey_levels(image)))
+    return from_ink(clear_ink(ink_intensity(grey_levels(image))))
 
 
 def from_ink(ink: np.ndarray) -> np.ndarray:
-    """The model's input from ink already found (a picture's, or drawn strokes')."""
+    """The model's input from clean ink: a picture's once cleared, or drawn strokes."""
     return centre_by_mass(fit_box(crop_to_ink(ink)))
 
 

@@ -24,6 +24,7 @@ from serve.preprocess import EmptyDrawing, ImageError
 MAX_STROKES = 100  # a long number written stroke by stroke needs a few dozen
 MAX_POINTS = 10_000  # in all: a pointer reports about 60 a second, so minutes of drawing
 MAX_SIDE = 10_000  # CSS px, a pad's width or height
+TURN = math.radians(15)  # a wide line's corner leaves a notch 1% of its width deep
 NUMBER = (int, float)  # what json.loads makes of a JSON number; a bool is neither
 
 
@@ -95,12 +96,12 @@ def reaches_pad(xy: np.ndarray, reach: float, width: float, height: float) -> bo
 
 def rasterise(strokes: Strokes, side: float) -> np.ndarray:
     """The drawing as the page shows it, the pad's longer side `side` px: float32 in
-    [0, 1], 1 where there is ink. The round
-    brush is a disc at every point and a line as wide between each two, so a
-    one-point stroke is a dot. Pillow's joint="curve" with discs at the ends
-    leaves 5% of a thick stroke's edge out and takes three times as long over
-    10,000 points of zigzag. The brush is kept at least 1 px wide so a drawing
-    shown small does not vanish. The image is the pad: ink beyond it is cut off.
+    [0, 1], 1 where there is ink. The round brush is a line as wide between each two
+    points and a disc at each end and each turn (so a one-point stroke is a dot).
+    Pillow's joint="curve" with discs at the ends leaves 5% of a thick stroke's edge
+    out and takes three times as long over 10,000 points of zigzag. The brush is kept
+    at least 1 px wide so a drawing shown small does not vanish. The image is the
+    pad: ink beyond it is cut off.
     """
     longer = max(strokes.width, strokes.height)
     scale = side / longer
@@ -112,6 +113,18 @@ def rasterise(strokes: Strokes, side: float) -> np.ndarray:
     for xy in strokes.paths:
         xy = xy * scale - 0.5  # Pillow centres pixel (0, 0) on 0, the pad on 0.5
         draw.line(xy.ravel().tolist(), fill=1, width=round(brush))
-        for x, y in xy.tolist():
+        for x, y in joints(xy).tolist():
             draw.ellipse([x - radius, y - radius, x + radius, y + radius], fill=1)
     return np.asarray(drawing, dtype=np.float32)
+
+
+def joints(xy: np.ndarray) -> np.ndarray:
+    """The points of a stroke that need a disc: its ends, and turns sharper than TURN,
+    where two wide lines leave a notch; along a smooth curve they meet flush, and a
+    pointer reports a point every few pixels of one."""
+    if len(xy) < 3:
+        return xy
+    before, after = np.diff(xy[:-1], axis=0), np.diff(xy[1:], axis=0)
+    lengths = np.linalg.norm(before, axis=1) * np.linalg.norm(after, axis=1)
+    sharp = (before * after).sum(axis=1) < math.cos(TURN) * lengths  # a repeated point counts as a turn
+    return np.concatenate([xy[:1], xy[1:-1][sharp | (lengths == 0)], xy[-1:]])
