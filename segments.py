@@ -3,8 +3,9 @@
 Neighbouring digits written quickly touch, and slanted ones overlap in x, so a number
 cannot be read by cutting it at its blank columns. Instead, every stretch of the line
 that could hold one digit is a candidate, drawn as the segment model sees it: a 28x28
-field like MNIST's, the line's ink 20 px tall, the candidate's columns centred, the
-ink of its neighbours left in where it reaches in, as it does in the picture. The
+field like MNIST's, the line's ink 20 px tall, the candidate's columns centred and
+bright, whatever of its neighbours reaches into them left in, and the line beyond
+them dim, so the model sees whether the candidate's strokes carry on. The
 segment model (trained on candidates of synthetic numbers) says of each one which
 digit it is, or that it is not one whole digit; a reader then picks the run of
 candidates, end to end, that makes the likeliest number. Training and serving must
@@ -29,6 +30,7 @@ INKED = 0.2  # of full ink: a pixel that belongs to a stroke
 STEP = 2  # px between boundaries inside ink
 MAX_WIDTH = SIDE  # px: the widest candidate, 1.4 times the line's height
 MIN_HEIGHT = LINE // 2  # px: digits in one number differ in size, but not by half
+DIM = 0.35  # how bright the line beside a candidate is drawn in its field
 
 
 class Line(NamedTuple):
@@ -111,9 +113,14 @@ def candidates(number: Line) -> tuple[list[Candidate], dict[tuple[int, int], int
 
 def fields(number: Line, found: list[Candidate]) -> np.ndarray:
     """float32 (N, SIDE, SIDE): each candidate's ink in the line's full height, its box
-    centred across the field, nothing of the line outside its columns."""
+    centred across the field, and the line beyond its columns drawn DIM: without them
+    a thin piece cut from a digit would look just like a 1."""
     out = np.zeros((len(found), SIDE, SIDE), dtype=np.float32)
+    dim = number.ink * DIM
+    width = number.ink.shape[1]
     for field, (_, _, (x, _, w, _)) in zip(out, found):
-        left = (SIDE - w) // 2
-        field[TOP:TOP + LINE, left:left + w] = number.ink[:, x:x + w]
+        left = x - (SIDE - w) // 2  # the line's column at the field's left edge
+        shown = slice(max(left, 0), min(left + SIDE, width))
+        field[TOP:TOP + LINE, shown.start - left:shown.stop - left] = dim[:, shown]
+        field[TOP:TOP + LINE, x - left:x - left + w] = number.ink[:, x:x + w]
     return out

@@ -71,7 +71,8 @@ def read(ink: np.ndarray, pixel: float, segment_model: OnnxModel, digit_model: O
     if not (ink > segments.INKED).any():
         raise preprocess.EmptyDrawing("The drawing is empty: no ink was found.")
     number = segments.line(ink)
-    if number.ink.shape[1] > MAX_DIGITS * segments.MAX_WIDTH:
+    marks = np.diff(np.r_[False, (number.ink > segments.INKED).any(axis=0)].astype(np.int8)).clip(0).sum()
+    if marks > MAX_DIGITS or number.ink.shape[1] > MAX_DIGITS * segments.MAX_WIDTH:  # each mark is a digit at least
         raise TooManyMarks(TOO_MANY)
     found, stretches = segments.candidates(number)
     if not found:

@@ -33,15 +33,17 @@ def test_gaps_give_blank_stretches_and_each_bar_is_a_candidate():
     assert all(candidate.box[2] <= segments.MAX_WIDTH for candidate in found)
 
 
-def test_a_field_holds_its_stretch_centred_and_nothing_beside_it():
-    line = segments.line(bars((30, 45), (90, 105)))
+def test_a_field_holds_its_stretch_centred_and_bright_the_line_beyond_it_dim():
+    line = segments.line(bars((30, 45), (60, 75)))  # at a third: ink 0-5 and 10-15
     found, _ = segments.candidates(line)
     field = segments.fields(line, [candidate for candidate in found if candidate.box == (0, 0, 5, 20)])[0]
     assert field.shape == (segments.SIDE, segments.SIDE)
-    columns = np.flatnonzero(field.max(axis=0) > segments.INKED)
-    assert columns.tolist() == list(range(11, 16))  # 5 columns in the middle of 28
-    rows = np.flatnonzero(field.max(axis=1) > segments.INKED)
-    assert rows[0] == segments.TOP and rows[-1] == segments.TOP + segments.LINE - 1
+    rows = slice(segments.TOP, segments.TOP + segments.LINE)
+    columns = field[rows].max(axis=0)
+    assert np.flatnonzero(columns > 0.9).tolist() == list(range(11, 16))  # the bar, in the middle
+    neighbour = np.flatnonzero((columns > 0.3) & (columns <= segments.DIM + 1e-6)).tolist()
+    assert neighbour == list(range(21, 26))  # the next bar, 5 columns further, dim
+    assert not field[:segments.TOP].any() and not field[segments.TOP + segments.LINE:].any()
 
 
 def test_a_stretch_across_a_gap_does_not_cut_into_the_ink_beyond_it():

@@ -117,8 +117,8 @@ def as_float(fields, targets):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", help="directory of the MNIST IDX files (default: see mnist/)")
-    parser.add_argument("--numbers", type=int, default=10_000, help="numbers written for training")
-    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--numbers", type=int, default=6000, help="numbers written for training")
+    parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--learning-rate", type=float, default=3e-3)
     parser.add_argument("--seed", type=int, default=1, help="fixed seed for the numbers, weights and shuffling")
