@@ -41,11 +41,7 @@ class Line(NamedTuple):
     scale: float
 
 
-class Candidate(NamedTuple):
-    """Columns start..stop-1 of the line as one digit; `box` its ink, (x, y, w, h)."""
-    start: int
-    stop: int
-    box: tuple[int, int, int, int]
+Box = tuple[int, int, int, int]  # x, y, w, h on the line: a candidate is the ink box of a stretch
 
 
 def line(ink: np.ndarray) -> Line:
@@ -67,7 +63,7 @@ def boundaries(number: Line) -> np.ndarray:
     return np.unique(np.concatenate([edges, *inside]))
 
 
-def candidates(number: Line) -> tuple[list[Candidate], dict[tuple[int, int], int]]:
+def candidates(number: Line) -> tuple[list[Box], dict[tuple[int, int], int]]:
     """Every stretch between two boundaries whose ink is at most MAX_WIDTH wide and at
     least MIN_HEIGHT tall, each distinct ink box once; and for each stretch (start,
     stop), its candidate's index, or -1 if it is blank (a gap a reading passes over).
@@ -106,19 +102,19 @@ def candidates(number: Line) -> tuple[list[Candidate], dict[tuple[int, int], int
             box = (first, top, last + 1 - first, bottom - top)
             if box not in index:
                 index[box] = len(found)
-                found.append(Candidate(start, stop, box))
+                found.append(box)
             stretches[start, stop] = index[box]
     return found, stretches
 
 
-def fields(number: Line, found: list[Candidate]) -> np.ndarray:
+def fields(number: Line, found: list[Box]) -> np.ndarray:
     """float32 (N, SIDE, SIDE): each candidate's ink in the line's full height, its box
     centred across the field, and the line beyond its columns drawn DIM: without them
     a thin piece cut from a digit would look just like a 1."""
     out = np.zeros((len(found), SIDE, SIDE), dtype=np.float32)
     dim = number.ink * DIM
     width = number.ink.shape[1]
-    for field, (_, _, (x, _, w, _)) in zip(out, found):
+    for field, (x, _, w, _) in zip(out, found):
         left = x - (SIDE - w) // 2  # the line's column at the field's left edge
         shown = slice(max(left, 0), min(left + SIDE, width))
         field[TOP:TOP + LINE, shown.start - left:shown.stop - left] = dim[:, shown]

@@ -86,12 +86,12 @@ def read(ink: np.ndarray, pixel: float, segment_model: OnnxModel, digit_model: O
     if len(run) > MAX_DIGITS:
         raise TooManyMarks(TOO_MANY)
     chosen = [found[k] for k in run]
-    fields = [digit_field(number, candidate) for candidate in chosen]
+    fields = [digit_field(number, box) for box in chosen]
     both = probabilities[run, :contract.NOT_ONE_DIGIT] * digit_model.predict(np.stack(fields))
     both /= both.sum(axis=1, keepdims=True)
     one_digit = 1 - probabilities[run, contract.NOT_ONE_DIGIT]
-    digits = [Digit(int(p.argmax()), float(whole * p.max()), p, picture_box(number, candidate.box, pixel), field)
-              for p, whole, candidate, field in zip(both, one_digit, chosen, fields)]
+    digits = [Digit(int(p.argmax()), float(whole * p.max()), p, picture_box(number, box, pixel), field)
+              for p, whole, box, field in zip(both, one_digit, chosen, fields)]
     confidence = float(np.prod([digit.confidence for digit in digits]))
     return Number("".join(str(digit.digit) for digit in digits), confidence, digits, alternatives(digits, confidence))
 
@@ -127,13 +127,13 @@ def alternatives(digits: list[Digit], confidence: float) -> list[tuple[str, floa
     return sorted(swaps, key=lambda swap: -swap[1])[:ALTERNATIVES]
 
 
-def digit_field(number: segments.Line, candidate: segments.Candidate) -> np.ndarray:
+def digit_field(number: segments.Line, box: segments.Box) -> np.ndarray:
     """The stretch's ink as the digit model wants a digit: 20 px box, centred by mass."""
-    x, y, w, h = candidate.box
+    x, y, w, h = box
     return preprocess.centre_by_mass(preprocess.fit_box(number.ink[y:y + h, x:x + w]))
 
 
-def picture_box(number: segments.Line, box: tuple[int, int, int, int], pixel: float) -> list[float]:
+def picture_box(number: segments.Line, box: segments.Box, pixel: float) -> list[float]:
     """A box on the line, in the pixels (or units) of the picture sent."""
     x, y, w, h = box
     return [round(pixel * (number.left + x / number.scale), 1), round(pixel * (number.top + y / number.scale), 1),

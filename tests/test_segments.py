@@ -25,18 +25,19 @@ def test_the_line_is_cropped_to_its_ink_and_scaled_to_line_height():
 def test_gaps_give_blank_stretches_and_each_bar_is_a_candidate():
     line = segments.line(bars((30, 45), (90, 105)))
     found, stretches = segments.candidates(line)
-    boxes = {candidate.box for candidate in found}
+    boxes = set(found)
     first, second = (0, 0, 5, 20), (20, 0, 5, 20)  # 15 px bars at a third of the scale
     assert first in boxes and second in boxes
     assert (first[0] + first[2], second[0]) in stretches and stretches[first[0] + first[2], second[0]] == -1
     assert len(boxes) == len(found)  # each ink box once, however many stretches hold it
-    assert all(candidate.box[2] <= segments.MAX_WIDTH for candidate in found)
+    assert all(w <= segments.MAX_WIDTH for _, _, w, _ in found)
 
 
 def test_a_field_holds_its_stretch_centred_and_bright_the_line_beyond_it_dim():
     line = segments.line(bars((30, 45), (60, 75)))  # at a third: ink 0-5 and 10-15
     found, _ = segments.candidates(line)
-    field = segments.fields(line, [candidate for candidate in found if candidate.box == (0, 0, 5, 20)])[0]
+    field = segments.fields(line, [(0, 0, 5, 20)])[0]
+    assert (0, 0, 5, 20) in found
     assert field.shape == (segments.SIDE, segments.SIDE)
     rows = slice(segments.TOP, segments.TOP + segments.LINE)
     columns = field[rows].max(axis=0)
@@ -57,7 +58,7 @@ def test_marks_too_short_beside_the_rest_are_no_candidates():
     ink = bars((30, 45))
     ink[60:70, 60:70] = 1  # a speck a sixth of the bar's height
     found, _ = segments.candidates(segments.line(ink))
-    assert all(candidate.box[3] >= segments.MIN_HEIGHT for candidate in found)
+    assert found and all(h >= segments.MIN_HEIGHT for _, _, _, h in found)
 
 
 def probabilities_of(*rows) -> np.ndarray:

@@ -74,7 +74,7 @@ def stroke_width(ink: np.ndarray, change: int) -> np.ndarray:
     return np.max(shifted, axis=0) if change == 1 else np.min(shifted, axis=0)
 
 
-def ink_shares(number: segments.Line, owners: np.ndarray, found: list[segments.Candidate],
+def ink_shares(number: segments.Line, owners: np.ndarray, found: list[segments.Box],
                digits: int) -> np.ndarray:
     """(candidates, digits): how much of each digit's ink lies in each candidate's columns."""
     crop = owners[number.top:number.top + round(number.ink.shape[0] / number.scale),
@@ -82,8 +82,8 @@ def ink_shares(number: segments.Line, owners: np.ndarray, found: list[segments.C
     owner = np.asarray(Image.fromarray(crop.astype(np.int32)).resize(number.ink.shape[::-1], Image.Resampling.NEAREST))
     per_column = np.stack([(number.ink * (owner == k)).sum(axis=0) for k in range(digits)])  # (digits, columns)
     before = np.concatenate([np.zeros((digits, 1)), np.cumsum(per_column, axis=1)], axis=1)
-    starts = np.array([c.box[0] for c in found])
-    stops = starts + np.array([c.box[2] for c in found])
+    starts = np.array([x for x, _, _, _ in found])
+    stops = starts + np.array([w for _, _, w, _ in found])
     return ((before[:, stops] - before[:, starts]) / np.maximum(before[:, -1:], 1e-6)).T
 
 
