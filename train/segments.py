@@ -17,7 +17,6 @@ as pens and fingers draw lines of every width (MNIST's are broad for their size)
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
@@ -28,10 +27,9 @@ from keras import layers
 from PIL import Image
 
 import contract
-import mnist
 import segments
 from drawings.numbers import SPACINGS, written_number
-from train.train import VALIDATION_SIZE, conv_bn
+from train.train import VALIDATION_SIZE, conv_bn, start_run
 
 WHOLE, SLIVER, PART = 0.85, 0.2, 0.6
 NEGATIVES_PER_DIGIT = 3
@@ -124,13 +122,7 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=1, help="fixed seed for the numbers, weights and shuffling")
     parser.add_argument("--out", type=Path, default=contract.ARTIFACTS, help="directory for the artifacts")
     args = parser.parse_args(argv)
-
-    try:
-        data = mnist.load(args.data)
-    except mnist.MnistError as error:
-        sys.exit(f"error: {error}")
-    keras.utils.set_random_seed(args.seed)
-    args.out.mkdir(parents=True, exist_ok=True)
+    data = start_run(args)
     spec = contract.SEGMENTS
     model_path = args.out / spec.keras_file
 

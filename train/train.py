@@ -89,6 +89,18 @@ def datasets(data: mnist.Mnist, batch_size: int, limit: int | None):
     return train, val, len(train_x), len(val_x)
 
 
+def start_run(args: argparse.Namespace) -> mnist.Mnist:
+    """What every training run begins with: the data (or one line saying why not), the
+    seed set, the output directory made."""
+    try:
+        data = mnist.load(args.data)
+    except mnist.MnistError as error:
+        sys.exit(f"error: {error}")
+    keras.utils.set_random_seed(args.seed)
+    args.out.mkdir(parents=True, exist_ok=True)
+    return data
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", help="directory of the MNIST IDX files (default: see mnist/)")
@@ -99,13 +111,7 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=1, help="fixed seed for weights, shuffling, augmentation")
     parser.add_argument("--out", type=Path, default=contract.ARTIFACTS, help="directory for the artifacts")
     args = parser.parse_args(argv)
-
-    try:
-        data = mnist.load(args.data)
-    except mnist.MnistError as error:
-        sys.exit(f"error: {error}")
-    keras.utils.set_random_seed(args.seed)
-    args.out.mkdir(parents=True, exist_ok=True)
+    data = start_run(args)
     model_path = args.out / contract.DIGITS.keras_file
 
     train, val, train_size, val_size = datasets(data, args.batch_size, args.limit)
