@@ -39,7 +39,7 @@ import contract
 import mnist
 import readme
 from bench import slow_clients
-from bench.hostile import bad_inputs
+from bench.hostile import bad_inputs, costly_numbers
 from bench.soak import mixed_requests, read_right, resident_kib, soak, worker_pids
 from drawings import as_photo, canvases, png_bytes
 from serve import preprocess
@@ -230,7 +230,8 @@ def cpu_seconds(pids: list[int]) -> float:
 
 
 def costly_requests(port: int, valid_png: bytes) -> dict:
-    """CPU-seconds the workers spend on each hostile input, sent alone to an idle service;
+    """CPU-seconds the workers spend on each hostile input, sent alone to an idle service
+    (to /api/predict, and to /api/number with the drawings that cost its reader most);
     then the workers' memory after 200 of the largest pictures accepted and 200 of the
     1x16,777,216 PNG strip, 8 at a time."""
     print("== costly requests", flush=True)
@@ -240,11 +241,13 @@ def costly_requests(port: int, valid_png: bytes) -> dict:
     try:
         workers = worker_pids(process.pid)
         costs = {}
-        for name, request, status in bad_inputs(valid_png):
-            before = cpu_seconds(workers)
-            answer = requests.post(url + "/api/predict", timeout=60, **request)
-            assert answer.status_code == status, (name, answer.status_code, answer.text)
-            costs[name] = round(cpu_seconds(workers) - before, 3)
+        for route, inputs in (("/api/predict", bad_inputs(valid_png)),
+                              ("/api/number", bad_inputs(valid_png) + costly_numbers())):
+            for name, request, status in inputs:
+                before = cpu_seconds(workers)
+                answer = requests.post(url + route, timeout=60, **request)
+                assert answer.status_code == status, (route, name, answer.status_code, answer.text)
+                costs[f"{route}: {name}"] = round(cpu_seconds(workers) - before, 3)
         largest = [png_bytes(Image.new("RGBA", (2000, 2000)))] * 200 + [png_bytes(Image.new("L", (1, 1 << 24)))] * 200
         with ThreadPoolExecutor(8) as pool:
             list(pool.map(lambda png: requests.post(url + "/api/predict", data=png, timeout=60,

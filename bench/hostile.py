@@ -2,16 +2,18 @@
 
 Broken, disguised, empty or exotic files; files a few kilobytes long that would cost
 seconds or gigabytes to decode; hostile JSON; calls another site makes a visitor's
-browser send. Used by the tests (each must get its clear JSON answer) and by the
-soak in `make bench`.
+browser send; and for /api/number, drawings made to cost its reader the most. Used by
+the tests (each must get its clear JSON answer) and by `make bench` (the soak, and
+the CPU-seconds each costs).
 """
 
 import base64
 import io
+import math
 import struct
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from drawings import encoded, png_bytes
 
@@ -67,6 +69,30 @@ def bad_inputs(valid_png: bytes):
         ("cross-site form post", dict(files={"image": ("a.png", valid_png, "image/png")},
                                       headers={"Sec-Fetch-Site": "cross-site"}), 403),
         ("post from another origin", dict(data=valid_png, headers={**png, "Origin": "http://elsewhere.example"}), 403),
+    ]
+
+
+def costly_numbers() -> list:
+    """(name, request keyword arguments, expected status) of drawings that cost
+    /api/number's reader the most: every stroke and point the strokes form allows, and
+    ink that makes the most candidate digits (serve/number.py refuses lines of more
+    than 20 digits' width before the segment model sees them)."""
+    wide, tall = 9000, 300
+    posts = [[[wide * s / 100 + 40 * (i % 2), 20 + 2.6 * (i * 37 % 100)] for i in range(100)] for s in range(100)]
+    scribble = [[x, 150 + 120 * math.sin(i)] for i, x in enumerate(np.linspace(0, 900, 10_000).tolist())]
+    rings, band = Image.new("L", (2000, 300), 255), Image.new("L", (2000, 100), 255)
+    for i in range(20):
+        ImageDraw.Draw(rings).ellipse([i * 100 + 5, 20, i * 100 + 95, 280], outline=0, width=10)
+    along = np.linspace(0, 1990, 3000)
+    ImageDraw.Draw(band).line(list(zip(along, 50 + 45 * np.sin(along / 3))), fill=0, width=3)
+    png = {"Content-Type": "image/png"}
+    return [
+        ("100 strokes of 100 points across a wide pad", dict(json={"strokes": posts, "width": wide, "height": tall,
+                                                                   "brush": 6}), 422),
+        ("one stroke of 10,000 points zigzagging across the pad", dict(json={"strokes": [scribble], "width": 900,
+                                                                              "height": 300, "brush": 8}), 200),
+        ("20 rings side by side", dict(data=png_bytes(rings), headers=png), 200),
+        ("a band of touching loops 28 digits long", dict(data=png_bytes(band), headers=png), 422),
     ]
 
 

@@ -14,6 +14,7 @@ import requests
 from PIL import Image
 
 import contract
+from bench.hostile import costly_numbers
 from drawings import encoded, png_bytes
 from drawings.numbers import number_picture, numbers
 
@@ -208,6 +209,13 @@ def assert_refused(answer: requests.Response, status: int, words: str):
 def test_what_cannot_be_read_is_refused_in_words(server, name):
     request, status, words = ERRORS[name]
     assert_refused(requests.post(server.url + NUMBER, timeout=30, **request), status, words)
+
+
+@pytest.mark.parametrize("name, request_arguments, status", costly_numbers(), ids=lambda value: str(value)[:40])
+def test_the_costliest_drawings_are_answered(server, name, request_arguments, status):
+    answer = requests.post(server.url + NUMBER, timeout=30, **request_arguments)
+    assert answer.status_code == status, answer.text[:300]
+    assert ("number" if status == 200 else "error") in answer.json()
 
 
 def test_twenty_five_digits_are_too_many_marks(server, data):
