@@ -13,7 +13,8 @@ cut and draw alike, so both import this:
 
   the number's ink -> cropped, scaled to LINE px tall -> boundaries: every STEP px
   through the ink, and both edges of every blank gap -> candidates: pairs of
-  boundaries at most MAX_WIDTH apart, one per distinct ink box -> each drawn in SIDE².
+  boundaries at most MAX_WIDTH apart, and whole marks between gaps up to WIDEST,
+  one per distinct ink box -> each drawn in SIDE².
 
 Pure numpy and Pillow: the serve image carries this file.
 """
@@ -27,8 +28,9 @@ LINE = 20  # px: the number's ink height once scaled, as MNIST digits are 20 px 
 SIDE = 28  # px: the segment model's input is SIDE x SIDE
 TOP = (SIDE - LINE) // 2
 INKED = 0.2  # of full ink: a pixel that belongs to a stroke
-STEP = 2  # px between boundaries inside ink
-MAX_WIDTH = SIDE  # px: the widest candidate, 1.4 times the line's height
+STEP = 3  # px between boundaries inside ink
+MAX_WIDTH = SIDE  # px: the widest candidate cut from the ink, 1.4 times the line's height
+WIDEST = 2 * LINE  # px: the widest whole mark that is a candidate: a 2 or 5 drawn with a long stroke
 MIN_HEIGHT = LINE // 2  # px: digits in one number differ in size, but not by half
 DIM = 0.35  # how bright the line beside a candidate is drawn in its field
 
@@ -64,11 +66,12 @@ def boundaries(number: Line) -> np.ndarray:
 
 
 def candidates(number: Line) -> tuple[list[Box], dict[tuple[int, int], int]]:
-    """Every stretch between two boundaries whose ink is at most MAX_WIDTH wide and at
-    least MIN_HEIGHT tall, each distinct ink box once; and for each stretch (start,
-    stop), its candidate's index, or -1 if it is blank (a gap a reading passes over).
-    A stretch across a gap ends at the ink's edges: a sliver of the digit beyond a gap
-    reads as nothing and would stretch the digit's box over the gap.
+    """Every stretch between two boundaries whose ink is at most MAX_WIDTH wide (WIDEST
+    if it has a gap on either side) and at least MIN_HEIGHT tall, each distinct ink
+    box once; and for each stretch (start, stop), its candidate's index, or -1 if it
+    is blank (a gap a reading passes over). A stretch across a gap ends at the ink's
+    edges: a sliver of the digit beyond a gap reads as nothing and would stretch the
+    digit's box over the gap.
     Plain Python over per-column lists: a few hundred stretches of a few columns each."""
     inked = number.ink > INKED
     has_ink = inked.any(axis=0).tolist()
@@ -89,8 +92,10 @@ def candidates(number: Line) -> tuple[list[Box], dict[tuple[int, int], int]]:
     cuts = boundaries(number).tolist()
     for i, start in enumerate(cuts):
         for stop in cuts[i + 1:]:
-            if stop - start > MAX_WIDTH:
+            if stop - start > WIDEST:
                 break
+            if stop - start > MAX_WIDTH and (cuts_ink[start] or cuts_ink[stop] or not has_ink[start]):
+                continue
             first = next_inked[start]
             if first >= stop:
                 stretches[start, stop] = -1
@@ -110,11 +115,16 @@ def candidates(number: Line) -> tuple[list[Box], dict[tuple[int, int], int]]:
 def fields(number: Line, found: list[Box]) -> np.ndarray:
     """float32 (N, SIDE, SIDE): each candidate's ink in the line's full height, its box
     centred across the field, and the line beyond its columns drawn DIM: without them
-    a thin piece cut from a digit would look just like a 1."""
+    a thin piece cut from a digit would look just like a 1. A candidate wider than
+    the field is squeezed into it, alone."""
     out = np.zeros((len(found), SIDE, SIDE), dtype=np.float32)
     dim = number.ink * DIM
     width = number.ink.shape[1]
     for field, (x, _, w, _) in zip(out, found):
+        if w > SIDE:
+            squeezed = Image.fromarray(number.ink[:, x:x + w]).resize((SIDE, LINE), Image.Resampling.LANCZOS)
+            field[TOP:TOP + LINE] = np.clip(np.asarray(squeezed), 0, 1)
+            continue
         left = x - (SIDE - w) // 2  # the line's column at the field's left edge
         shown = slice(max(left, 0), min(left + SIDE, width))
         field[TOP:TOP + LINE, shown.start - left:shown.stop - left] = dim[:, shown]

@@ -13,7 +13,7 @@ mean ink height, so it can be checked on the picture alone:
   apart     a gap of 20-60%;
   close     a gap of 0-15%;
   touching  the digit is slid in from the right until its ink meets the ink
-            already written, then up to 5% further so the strokes cross. Slanted
+            already written, then 0-12% further so the strokes cross. Slanted
             and rounded digits meet only once their boxes overlap, typically by
             15% (a quarter of pairs need over 23%), so the overlap may be 0-35%,
             and at most half the narrower digit so neither hides the other. About
@@ -35,7 +35,7 @@ from drawings import STYLES, in_style, ink_crop, png_bytes, scaled
 SPACINGS = ("apart", "close", "touching")
 GAPS = {"apart": (0.20, 0.60), "close": (0.0, 0.15)}  # of the pair's mean ink height
 MOST_OVERLAP = 0.35  # of the pair's mean ink height, for "touching"
-PUSH = 0.05  # how much further than first contact a touching digit goes
+PUSH = 0.12  # how much further than first contact a touching digit goes, at most
 INK = 128  # a pixel at least half inked counts when digits meet
 DIGIT_HEIGHT = (48, 160)  # px: the number's digit height
 SIZE = 0.15  # each digit's ink is that height, give or take this fraction

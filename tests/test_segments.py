@@ -51,7 +51,18 @@ def test_a_stretch_across_a_gap_does_not_cut_into_the_ink_beyond_it():
     line = segments.line(bars((30, 45), (90, 120)))  # at a third: ink 0-5, blank 5-20, ink 20-30
     found, stretches = segments.candidates(line)
     assert (0, 22) not in stretches and (2, 20) not in stretches  # a gap and a sliver of a bar
-    assert (0, 20) in stretches and (5, 30) in stretches and (2, 4) in stretches  # whole bars, or within one
+    assert (0, 20) in stretches and (5, 30) in stretches and (0, 3) in stretches  # whole bars, or within one
+
+
+def test_a_mark_wider_than_the_field_is_one_candidate_squeezed_into_it():
+    line = segments.line(bars((30, 135), (150, 165), height=60))  # at a third: ink 0-35, blank 35-40, ink 40-45
+    found, stretches = segments.candidates(line)
+    wide = (0, 0, 35, 20)
+    assert wide in found and stretches[0, 35] == found.index(wide)
+    assert not any(segments.MAX_WIDTH < w for box in found if box != wide for _, _, w, _ in [box])  # none cut from ink
+    field = segments.fields(line, [wide])[0]
+    rows = slice(segments.TOP, segments.TOP + segments.LINE)
+    assert field[rows].min() > 0.9 and not field[:segments.TOP].any()  # the mark fills the field, nothing beside it
 
 
 def test_marks_too_short_beside_the_rest_are_no_candidates():

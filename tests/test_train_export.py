@@ -13,7 +13,7 @@ from train import segments, train
 
 def test_train_then_export_on_a_few_thousand_images(tmp_path):
     train.main(["--epochs", "3", "--limit", "3000", "--seed", "3", "--out", str(tmp_path)])
-    segments.main(["--epochs", "2", "--numbers", "300", "--seed", "3", "--out", str(tmp_path)])
+    segments.main(["--epochs", "2", "--numbers", "300", "--batch-size", "256", "--seed", "3", "--out", str(tmp_path)])
     segment_metrics = json.loads((tmp_path / contract.SEGMENTS.metrics_file).read_text())
     assert segment_metrics["numbers"] == 300 and segment_metrics["train_candidates"] > 300 * 3
     assert segment_metrics["history"]["loss"][-1] < segment_metrics["history"]["loss"][0]  # it learns
