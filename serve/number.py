@@ -3,15 +3,20 @@
   the drawing's ink (a picture's, found as for one digit, or the strokes') ->
   segments.py: the line, and every stretch of it that could be one digit ->
   the segment model on all of them, one call -> the likeliest run of stretches end
-  to end across the line (dynamic programming) -> its digits as the digit model sees
-  them, one call -> each digit the one both models find likeliest, and its box in
-  the picture's pixels -> the next likeliest readings: one digit read otherwise.
+  to end across the line (dynamic programming) -> those of its digits that stand
+  alone as the digit model sees them, one call -> each digit the one both models
+  find likeliest, and its box in the picture's pixels -> the next likeliest
+  readings: one digit read otherwise.
 
 The segment model says whether a stretch is one whole digit and which; the digit
-model, trained on all of MNIST, reads a lone digit better, so the two agree on which
-digit it is (their probabilities multiplied). A digit's confidence is the probability
-that its stretch is one digit times that of the digit; a number's is the product of
-its digits': the probability that all of them are right.
+model, trained on all of MNIST, reads a lone digit better, so for a digit with blank
+columns on both sides the two agree on which digit it is (their probabilities
+multiplied). A digit cut from touching ink has its neighbours' strokes in its box,
+which the digit model never saw: there the segment model alone decides (on touching
+numbers of validation digits, 83.7% were read right so, 81.0% with both models).
+A digit's confidence is the probability that its stretch is one digit times that of
+the digit; a number's is the product of its digits': the probability that all of
+them are right.
 """
 
 from typing import NamedTuple
@@ -87,13 +92,22 @@ def read(ink: np.ndarray, pixel: float, segment_model: OnnxModel, digit_model: O
         raise TooManyMarks(TOO_MANY)
     chosen = [found[k] for k in run]
     fields = [digit_field(number, box) for box in chosen]
-    both = probabilities[run, :contract.NOT_ONE_DIGIT] * digit_model.predict(np.stack(fields))
+    both = probabilities[run, :contract.NOT_ONE_DIGIT]
+    alone = standing_alone(number, chosen)
+    if alone:
+        both[alone] *= digit_model.predict(np.stack([fields[i] for i in alone]))
     both /= both.sum(axis=1, keepdims=True)
     one_digit = 1 - probabilities[run, contract.NOT_ONE_DIGIT]
     digits = [Digit(int(p.argmax()), float(whole * p.max()), p, picture_box(number, box, pixel), field)
               for p, whole, box, field in zip(both, one_digit, chosen, fields)]
     confidence = float(np.prod([digit.confidence for digit in digits]))
     return Number("".join(str(digit.digit) for digit in digits), confidence, digits, alternatives(digits, confidence))
+
+
+def standing_alone(number: segments.Line, boxes: list[segments.Box]) -> list[int]:
+    """The indices of the boxes with no ink in the columns just beside them."""
+    inked = np.r_[False, (number.ink > segments.INKED).any(axis=0), False]  # column x is inked[x + 1]
+    return [i for i, (x, _, w, _) in enumerate(boxes) if not inked[x] and not inked[x + w + 1]]
 
 
 def likeliest_run(probabilities: np.ndarray, stretches: dict[tuple[int, int], int]) -> list[int]:

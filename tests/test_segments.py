@@ -72,6 +72,11 @@ def test_marks_too_short_beside_the_rest_are_no_candidates():
     assert found and all(h >= segments.MIN_HEIGHT for _, _, _, h in found)
 
 
+def test_only_digits_with_blank_columns_beside_them_stand_alone():
+    line = segments.line(bars((30, 45), (90, 120), (120, 150)))  # at a third: ink 0-5, blank, ink 20-30 and 30-40
+    assert number.standing_alone(line, [(0, 0, 5, 20), (20, 0, 10, 20), (30, 0, 10, 20), (20, 0, 20, 20)]) == [0, 3]
+
+
 def probabilities_of(*rows) -> np.ndarray:
     """(N, 11) probabilities: each row {digit: probability}, the rest "not one digit"."""
     table = np.zeros((len(rows), 11))
