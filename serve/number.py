@@ -76,7 +76,8 @@ def read(ink: np.ndarray, pixel: float, segment_model: OnnxModel, digit_model: O
     if not (ink > segments.INKED).any():
         raise preprocess.EmptyDrawing("The drawing is empty: no ink was found.")
     number = segments.line(ink)
-    marks = np.diff(np.r_[False, (number.ink > segments.INKED).any(axis=0)].astype(np.int8)).clip(0).sum()
+    inked = (number.ink > segments.INKED).any(axis=0)  # the line's columns with ink
+    marks = np.diff(np.r_[False, inked].astype(np.int8)).clip(0).sum()
     if marks > MAX_DIGITS or number.ink.shape[1] > MAX_DIGITS * segments.MAX_WIDTH:  # each mark is a digit at least
         raise TooManyMarks(TOO_MANY)
     found, stretches = segments.candidates(number)
@@ -93,7 +94,7 @@ def read(ink: np.ndarray, pixel: float, segment_model: OnnxModel, digit_model: O
     chosen = [found[k] for k in run]
     fields = [digit_field(number, box) for box in chosen]
     both = probabilities[run, :contract.NOT_ONE_DIGIT]
-    alone = standing_alone(number, chosen)
+    alone = standing_alone(inked, chosen)
     if alone:
         both[alone] *= digit_model.predict(np.stack([fields[i] for i in alone]))
     both /= both.sum(axis=1, keepdims=True)
@@ -104,10 +105,11 @@ def read(ink: np.ndarray, pixel: float, segment_model: OnnxModel, digit_model: O
     return Number("".join(str(digit.digit) for digit in digits), confidence, digits, alternatives(digits, confidence))
 
 
-def standing_alone(number: segments.Line, boxes: list[segments.Box]) -> list[int]:
-    """The indices of the boxes with no ink in the columns just beside them."""
-    inked = np.r_[False, (number.ink > segments.INKED).any(axis=0), False]  # column x is inked[x + 1]
-    return [i for i, (x, _, w, _) in enumerate(boxes) if not inked[x] and not inked[x + w + 1]]
+def standing_alone(inked: np.ndarray, boxes: list[segments.Box]) -> list[int]:
+    """The indices of the boxes with no ink in the columns just beside them; `inked`
+    says which of the line's columns hold ink."""
+    beside = np.r_[False, inked, False]  # column x is beside[x + 1]
+    return [i for i, (x, _, w, _) in enumerate(boxes) if not beside[x] and not beside[x + w + 1]]
 
 
 def likeliest_run(probabilities: np.ndarray, stretches: dict[tuple[int, int], int]) -> list[int]:

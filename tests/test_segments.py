@@ -59,7 +59,7 @@ def test_a_mark_wider_than_the_field_is_one_candidate_squeezed_into_it():
     found, stretches = segments.candidates(line)
     wide = (0, 0, 35, 20)
     assert wide in found and stretches[0, 35] == found.index(wide)
-    assert not any(segments.MAX_WIDTH < w for box in found if box != wide for _, _, w, _ in [box])  # none cut from ink
+    assert [box for box in found if box[2] > segments.MAX_WIDTH] == [wide]  # none so wide cut from ink
     field = segments.fields(line, [wide])[0]
     rows = slice(segments.TOP, segments.TOP + segments.LINE)
     assert field[rows].min() > 0.9 and not field[:segments.TOP].any()  # the mark fills the field, nothing beside it
@@ -74,7 +74,8 @@ def test_marks_too_short_beside_the_rest_are_no_candidates():
 
 def test_only_digits_with_blank_columns_beside_them_stand_alone():
     line = segments.line(bars((30, 45), (90, 120), (120, 150)))  # at a third: ink 0-5, blank, ink 20-30 and 30-40
-    assert number.standing_alone(line, [(0, 0, 5, 20), (20, 0, 10, 20), (30, 0, 10, 20), (20, 0, 20, 20)]) == [0, 3]
+    inked = (line.ink > segments.INKED).any(axis=0)
+    assert number.standing_alone(inked, [(0, 0, 5, 20), (20, 0, 10, 20), (30, 0, 10, 20), (20, 0, 20, 20)]) == [0, 3]
 
 
 def probabilities_of(*rows) -> np.ndarray:
