@@ -80,8 +80,8 @@ def path(stroke: list, s: int, width: float, height: float) -> np.ndarray:
     try:
         if set(map(type, chain.from_iterable(stroke))) <= set(NUMBER):
             xy = np.array(stroke, dtype=np.float64)
-            if (xy.ndim == 2 and xy.shape[1] == 2 and (xy[:, 0] >= -width).all() and (xy[:, 0] <= 2 * width).all()
-                    and (xy[:, 1] >= -height).all() and (xy[:, 1] <= 2 * height).all()):
+            within = (xy >= (-width, -height)) & (xy <= (2 * width, 2 * height))
+            if xy.ndim == 2 and xy.shape[1] == 2 and within.all():
                 return xy
     except (TypeError, ValueError, OverflowError):  # a point that is not a list, ragged rows, a huge integer
         pass
