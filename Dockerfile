@@ -11,7 +11,7 @@ WORKDIR /app
 COPY requirements-serve.txt .
 RUN pip install --no-cache-dir -r requirements-serve.txt
 
-COPY contract.py segments.py ./
+COPY contract.py pen.py segments.py ./
 COPY serve/ serve/
 COPY web/ web/
 COPY artifacts/mnist.onnx artifacts/model.json artifacts/segments.onnx artifacts/segments.json artifacts/

@@ -23,6 +23,7 @@ import requests
 from PIL import Image
 
 import contract
+import pen
 import mnist
 import readme
 from bench.bench import CANVAS, CONCURRENCY, RESULTS, VENVS, median_wrk, start, stop
@@ -140,7 +141,7 @@ def ink_overlap(drawn: dict, picture: Path) -> float:
     """How alike strokes and a picture of the same size (dark ink on light) are:
     intersection over union of their inked pixels."""
     parsed = strokes.parse(drawn)
-    ink = strokes.rasterise(parsed, max(parsed.width, parsed.height)) > 0
+    ink = pen.draw(parsed, max(parsed.width, parsed.height)) > 0
     dark = np.asarray(Image.open(picture).convert("L")) < 128
     return round(float((ink & dark).sum() / (ink | dark).sum()), 3)
 

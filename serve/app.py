@@ -34,6 +34,7 @@ import numpy as np
 from bottle import abort, request, response
 
 import contract
+import pen
 from serve import MAX_BODY_BYTES, metrics, number, preprocess, strokes
 from serve.model import OnnxModel
 
@@ -174,12 +175,12 @@ def answers(fields: list[np.ndarray]) -> list[dict]:
     return results
 
 
-def number_answer(drawn: bytes | strokes.Strokes) -> dict:
+def number_answer(drawn: bytes | pen.Strokes) -> dict:
     """The number written in a drawing, its digits, and the next likeliest readings."""
     models = request.app.config["reader.segment_model"], request.app.config["reader.model"]
 
     def reading() -> number.Number:
-        if isinstance(drawn, strokes.Strokes):
+        if isinstance(drawn, pen.Strokes):
             return number.read(*number.strokes_ink(drawn), *models)
         with preprocess.decode(drawn) as image:
             return number.read(*number.picture_ink(image), *models)
@@ -199,11 +200,11 @@ def number_answer(drawn: bytes | strokes.Strokes) -> dict:
     }
 
 
-def digit_input(drawn: bytes | strokes.Strokes) -> np.ndarray:
+def digit_input(drawn: bytes | pen.Strokes) -> np.ndarray:
     """The 28x28 model input of one drawing, sent as a picture or as strokes."""
     if isinstance(drawn, bytes):
         return model_inputs([drawn])[0]
-    return refusing_bad_drawings(lambda: preprocess.from_ink(strokes.rasterise(drawn, preprocess.WORK_SIDE)))
+    return refusing_bad_drawings(lambda: preprocess.from_ink(pen.draw(drawn, preprocess.WORK_SIDE)))
 
 
 def refusing_bad_drawings(work):
@@ -261,7 +262,7 @@ def media_type() -> str:
     return request.content_type.split(";")[0].strip().lower()
 
 
-def drawing() -> bytes | strokes.Strokes:
+def drawing() -> bytes | pen.Strokes:
     """What a predict call sends: a picture from JSON, raw bytes or a multipart form, or
     the strokes themselves."""
     kind = media_type()

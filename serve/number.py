@@ -24,6 +24,7 @@ from typing import NamedTuple
 import numpy as np
 
 import contract
+import pen
 import segments
 from serve import preprocess, strokes
 from serve.model import OnnxModel
@@ -65,9 +66,9 @@ def picture_ink(image) -> tuple[np.ndarray, float]:
     return ink, max(image.info.get("sent_size", image.size)) / max(ink.shape[::-1])
 
 
-def strokes_ink(drawn: strokes.Strokes) -> tuple[np.ndarray, float]:
+def strokes_ink(drawn: pen.Strokes) -> tuple[np.ndarray, float]:
     """Strokes drawn as ink, and the size of its pixels in the pad's units."""
-    ink = strokes.rasterise(drawn, WORK_SIDE)
+    ink = pen.draw(drawn, WORK_SIDE)
     return ink, max(drawn.width, drawn.height) / max(ink.shape)
 
 
@@ -146,7 +147,7 @@ def alternatives(digits: list[Digit], confidence: float) -> list[tuple[str, floa
 def digit_field(number: segments.Line, box: segments.Box) -> np.ndarray:
     """The stretch's ink as the digit model wants a digit: 20 px box, centred by mass."""
     x, y, w, h = box
-    return preprocess.centre_by_mass(preprocess.fit_box(number.ink[y:y + h, x:x + w]))
+    return pen.field(number.ink[y:y + h, x:x + w])
 
 
 def picture_box(number: segments.Line, box: segments.Box, pixel: float) -> list[float]:

@@ -10,7 +10,8 @@ drawing or a photo looks nothing like that, and squashing the whole picture to
   transparency composited -> ink made bright on dark -> cleared below Otsu's threshold ->
   crop to the ink -> longer side to 20 px -> centre of mass to the centre of 28x28.
 
-Strokes (serve/strokes.py) are drawn as clean ink and join at the crop.
+Strokes (serve/strokes.py) are drawn as clean ink and join at the crop. The last two
+steps are pen.field, which the synthetic drawings share.
 
 Pure numpy and Pillow, so the serve image needs nothing else.
 """
@@ -21,6 +22,8 @@ import warnings
 import numpy as np
 from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
 
+import pen
+
 FORMATS = ("PNG", "JPEG", "WEBP", "GIF", "BMP")
 MAX_SIDE = 4096  # px: no picture of a digit needs more, and a file's rows cost time even when they are blank
 MAX_PIXELS = 4_000_000  # decoded pixels, JPEGs counted after their reduced-scale decoding
@@ -29,7 +32,6 @@ MAX_JPEG_SCANS = 32  # encoders write 1 (baseline) to about 12 (progressive); ea
 WORK_SIDE = 256  # px: pictures are reduced to this before the ink is looked for
 MIN_CONTRAST = 0.15  # ink this close to the paper is no ink at all
 FLAT_PAPER = 0.02  # paper this even all round its border needs no lighting correction
-SIDE, BOX = 28, 20
 
 # open_image() enforces its own, lower limits right after reading the header;
 # Pillow's warning about large images would only repeat that in the logs.
@@ -252,29 +254,6 @@ def without_specks(mask: np.ndarray) -> np.ndarray:
     return neighbours >= 5
 
 
-def fit_box(ink: np.ndarray) -> np.ndarray:
-    """Scaled with antialiasing so the longer side is 20 px, aspect kept."""
-    height, width = ink.shape
-    scale = BOX / max(height, width)
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    resized = Image.fromarray(ink.astype(np.float32)).resize(size, Image.Resampling.LANCZOS)
-    return np.clip(np.asarray(resized), 0, 1)
-
-
-def centre_by_mass(digit: np.ndarray) -> np.ndarray:
-    """Placed in 28x28 with its centre of mass at the centre, as MNIST digits are."""
-    height, width = digit.shape
-    total = digit.sum()
-    rows, cols = np.indices(digit.shape)
-    mass_row = (rows * digit).sum() / total if total else height / 2
-    mass_col = (cols * digit).sum() / total if total else width / 2
-    top = int(np.clip(round(SIDE / 2 - mass_row), 0, SIDE - height))
-    left = int(np.clip(round(SIDE / 2 - mass_col), 0, SIDE - width))
-    field = np.zeros((SIDE, SIDE), dtype=np.float32)
-    field[top:top + height, left:left + width] = digit
-    return field
-
-
 def to_mnist(image: Image.Image) -> np.ndarray:
     """float32 (28, 28) in [0, 1], white on black: what the model expects."""
     return from_ink(clear_ink(ink_intensity(grey_levels(image))))
@@ -282,7 +261,7 @@ def to_mnist(image: Image.Image) -> np.ndarray:
 
 def from_ink(ink: np.ndarray) -> np.ndarray:
     """The model's input from clean ink: a picture's once cleared, or drawn strokes."""
-    return centre_by_mass(fit_box(crop_to_ink(ink)))
+    return pen.field(crop_to_ink(ink))
 
 
 def from_bytes(data: bytes) -> np.ndarray:

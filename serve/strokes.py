@@ -6,34 +6,24 @@ A page that records its pointer can send what was drawn rather than a PNG of it:
      "width": W, "height": H,                   # the pad's size in CSS px
      "brush": B}                                # the pen's width in CSS px
 
-The server draws it again with a round brush, white ink on black: nothing to
-decode, and pen lifts exactly where they were.
+The server draws it again with the page's round brush (pen.draw), white ink on
+black: nothing to decode, and pen lifts exactly where they were.
 Limits: at most MAX_STROKES strokes and MAX_POINTS points in all; W and H in
 (0, MAX_SIDE]; B in (0, min(W, H) / 2]; every point two finite numbers within
 [-W, 2W] x [-H, 2H] (a captured pointer may leave the pad; ink there is cut off).
 """
 
-import math
 from itertools import chain
-from typing import NamedTuple
 
 import numpy as np
-from PIL import Image, ImageDraw
 
+from pen import Strokes
 from serve.preprocess import EmptyDrawing, ImageError
 
 MAX_STROKES = 100  # a long number written stroke by stroke needs a few dozen
 MAX_POINTS = 10_000  # in all: a pointer reports about 60 a second, so minutes of drawing
 MAX_SIDE = 10_000  # CSS px, a pad's width or height
-TURN = math.radians(15)  # a wide line's corner leaves a notch 1% of its width deep
 NUMBER = (int, float)  # what json.loads makes of a JSON number; a bool is neither
-
-
-class Strokes(NamedTuple):
-    paths: list[np.ndarray]  # one float64 (n, 2) array of (x, y) per stroke, in the pad's CSS px
-    width: float
-    height: float
-    brush: float
 
 
 def parse(document: dict) -> Strokes:
@@ -103,39 +93,3 @@ def reaches_pad(xy: np.ndarray, reach: float, width: float, height: float) -> bo
     """
     (left, top), (right, bottom) = xy.min(axis=0), xy.max(axis=0)
     return right >= -reach and bottom >= -reach and left <= width + reach and top <= height + reach
-
-
-def rasterise(strokes: Strokes, side: float) -> np.ndarray:
-    """The drawing as the page shows it, the pad's longer side `side` px: float32 in
-    [0, 1], 1 where there is ink. The round brush is a line as wide between each two
-    points and a disc at each end and each turn (so a one-point stroke is a dot).
-    Pillow's joint="curve" with discs at the ends leaves 5% of a thick stroke's edge
-    out and takes three times as long over 10,000 points of zigzag. The brush is kept
-    at least 1 px wide so a drawing shown small does not vanish. The image is the
-    pad: ink beyond it is cut off.
-    """
-    longer = max(strokes.width, strokes.height)
-    scale = side / longer
-    pixels = (math.ceil(strokes.width * side / longer), math.ceil(strokes.height * side / longer))
-    brush = max(1.0, strokes.brush * scale)
-    radius = max(brush - 1, 1) / 2  # Pillow's ellipse box holds both edge pixels; under 1 px it may draw nothing
-    drawing = Image.new("L", pixels)
-    draw = ImageDraw.Draw(drawing)
-    for xy in strokes.paths:
-        xy = xy * scale - 0.5  # Pillow centres pixel (0, 0) on 0, the pad on 0.5
-        draw.line(xy.ravel().tolist(), fill=1, width=round(brush))
-        for x, y in joints(xy).tolist():
-            draw.ellipse([x - radius, y - radius, x + radius, y + radius], fill=1)
-    return np.asarray(drawing, dtype=np.float32)
-
-
-def joints(xy: np.ndarray) -> np.ndarray:
-    """The points of a stroke that need a disc: its ends, and turns sharper than TURN,
-    where two wide lines leave a notch; along a smooth curve they meet flush, and a
-    pointer reports a point every few pixels of one."""
-    if len(xy) < 3:
-        return xy
-    before, after = np.diff(xy[:-1], axis=0), np.diff(xy[1:], axis=0)
-    lengths = np.linalg.norm(before, axis=1) * np.linalg.norm(after, axis=1)
-    sharp = (before * after).sum(axis=1) < math.cos(TURN) * lengths  # a repeated point counts as a turn
-    return np.concatenate([xy[:1], xy[1:-1][sharp | (lengths == 0)], xy[-1:]])

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import contract
+import pen
 from serve import preprocess, strokes
 from serve.model import OnnxModel
 
@@ -75,7 +76,7 @@ def test_a_valid_document_is_parsed_to_float_arrays():
 
 
 def drawn(paths, width=200, height=100, brush=10, side=400):
-    return strokes.rasterise(strokes.parse(document(strokes=paths, width=width, height=height, brush=brush)), side)
+    return pen.draw(strokes.parse(document(strokes=paths, width=width, height=height, brush=brush)), side)
 
 
 def test_horizontal_stroke_is_a_band_brush_wide_with_round_ends():
@@ -126,7 +127,7 @@ def pointer_path(start, end):
 def test_a_seven_drawn_in_two_strokes_is_read_as_seven():
     seven = {"strokes": [pointer_path([70, 70], [230, 65]), pointer_path([228, 72], [130, 250])],
              "width": 300, "height": 300, "brush": 0.055 * 300}  # the page's pen
-    ink = strokes.rasterise(strokes.parse(seven), 280)
-    field = preprocess.centre_by_mass(preprocess.fit_box(preprocess.crop_to_ink(ink)))
+    ink = pen.draw(strokes.parse(seven), 280)
+    field = pen.field(preprocess.crop_to_ink(ink))
     probabilities = OnnxModel(contract.ARTIFACTS / contract.DIGITS.onnx_file).predict(field[None])[0]
     assert probabilities.argmax() == 7 and probabilities[7] > 0.9

@@ -1,0 +1,91 @@
+"""The pen and MNIST's frame: how a drawing becomes what the digit model reads,
+shared by serving and the synthetic drawings (drawings/), so a model is trained on
+pictures drawn and framed exactly as the ones it is served:
+
+  draw:  strokes (the pad's points, each stroke one pointer-down..up) drawn with the
+         page's round brush -> ink, float32 in [0, 1], white on black;
+  field: ink cut to its box -> longer side to 20 px -> centre of mass to the centre
+         of 28x28, as MNIST digits are framed.
+
+Pure numpy and Pillow: the serve image carries this file.
+"""
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+SIDE, BOX = 28, 20  # px: MNIST's field, and the box its digits are scaled into
+TURN = math.radians(15)  # a wide line's corner leaves a notch 1% of its width deep
+
+
+class Strokes(NamedTuple):
+    paths: list[np.ndarray]  # one float64 (n, 2) array of (x, y) per stroke, in the pad's CSS px
+    width: float
+    height: float
+    brush: float  # the pen's width, in the same units
+
+
+def draw(strokes: Strokes, side: float) -> np.ndarray:
+    """The drawing as the page shows it, the pad's longer side `side` px: float32 in
+    [0, 1], 1 where there is ink. The round brush is a line as wide between each two
+    points and a disc at each end and each turn (so a one-point stroke is a dot).
+    Pillow's joint="curve" with discs at the ends leaves 5% of a thick stroke's edge
+    out and takes three times as long over 10,000 points of zigzag. The brush is kept
+    at least 1 px wide so a drawing shown small does not vanish. The image is the
+    pad: ink beyond it is cut off.
+    """
+    longer = max(strokes.width, strokes.height)
+    scale = side / longer
+    pixels = (math.ceil(strokes.width * side / longer), math.ceil(strokes.height * side / longer))
+    brush = max(1.0, strokes.brush * scale)
+    radius = max(brush - 1, 1) / 2  # Pillow's ellipse box holds both edge pixels; under 1 px it may draw nothing
+    drawing = Image.new("L", pixels)
+    pen = ImageDraw.Draw(drawing)
+    for xy in strokes.paths:
+        xy = xy * scale - 0.5  # Pillow centres pixel (0, 0) on 0, the pad on 0.5
+        pen.line(xy.ravel().tolist(), fill=1, width=round(brush))
+        for x, y in joints(xy).tolist():
+            pen.ellipse([x - radius, y - radius, x + radius, y + radius], fill=1)
+    return np.asarray(drawing, dtype=np.float32)
+
+
+def joints(xy: np.ndarray) -> np.ndarray:
+    """The points of a stroke that need a disc: its ends, and turns sharper than TURN,
+    where two wide lines leave a notch; along a smooth curve they meet flush, and a
+    pointer reports a point every few pixels of one."""
+    if len(xy) < 3:
+        return xy
+    before, after = np.diff(xy[:-1], axis=0), np.diff(xy[1:], axis=0)
+    lengths = np.linalg.norm(before, axis=1) * np.linalg.norm(after, axis=1)
+    sharp = (before * after).sum(axis=1) < math.cos(TURN) * lengths  # a repeated point counts as a turn
+    return np.concatenate([xy[:1], xy[1:-1][sharp | (lengths == 0)], xy[-1:]])
+
+
+def field(cut: np.ndarray) -> np.ndarray:
+    """float32 (28, 28): ink already cut to its box, framed as MNIST frames a digit."""
+    return centre_by_mass(fit_box(cut))
+
+
+def fit_box(ink: np.ndarray) -> np.ndarray:
+    """Scaled with antialiasing so the longer side is 20 px, aspect kept."""
+    height, width = ink.shape
+    scale = BOX / max(height, width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    resized = Image.fromarray(ink.astype(np.float32)).resize(size, Image.Resampling.LANCZOS)
+    return np.clip(np.asarray(resized), 0, 1)
+
+
+def centre_by_mass(digit: np.ndarray) -> np.ndarray:
+    """Placed in 28x28 with its centre of mass at the centre, as MNIST digits are."""
+    height, width = digit.shape
+    total = digit.sum()
+    rows, cols = np.indices(digit.shape)
+    mass_row = (rows * digit).sum() / total if total else height / 2
+    mass_col = (cols * digit).sum() / total if total else width / 2
+    top = int(np.clip(round(SIDE / 2 - mass_row), 0, SIDE - height))
+    left = int(np.clip(round(SIDE / 2 - mass_col), 0, SIDE - width))
+    framed = np.zeros((SIDE, SIDE), dtype=np.float32)
+    framed[top:top + height, left:left + width] = digit
+    return framed
