@@ -4,9 +4,10 @@ Each stage reads the one before it only through the files in artifacts/, so the
 names of those files and of each model's input and output are written once, here,
 and every stage reads them from here. The serve image carries this file too.
 
-Two models are served: DIGITS reads one digit, as MNIST draws it; SEGMENTS looks at
-a stretch of a written number (drawn as segments.py draws it) and says which digit
-it is, or that it is not one whole digit (the last of its outputs).
+Two models are served: DIGITS reads one digit, as MNIST draws it, or says that the
+picture is not a digit or is several digits (its last two outputs); SEGMENTS looks
+at a stretch of a written number (drawn as segments.py draws it) and says which
+digit it is, or that it is not one whole digit (the last of its outputs).
 """
 
 from dataclasses import dataclass
@@ -30,7 +31,24 @@ class Model:
 
 
 DIGITS = Model("digits", "mnist.keras", "metrics.json", "mnist.onnx", "model.json",
-               "image", (28, 28, 1), "probs", (10,))
+               "image", (28, 28, 1), "probs", (12,))
 SEGMENTS = Model("segments", "segments.keras", "segments-metrics.json", "segments.onnx", "segments.json",
                  "field", (28, 28, 1), "probs", (11,))
+NOT_A_DIGIT, SEVERAL_DIGITS = 10, 11  # DIGITS' outputs after the ten digits
+
 NOT_ONE_DIGIT = 10  # SEGMENTS' last output: a piece of a digit, several digits, or none
+
+# How the digit model's calibrated probabilities become a verdict. Calibrated, they
+# mean what they say, so the thresholds are plain odds, not tuned: serve answers with
+# them, export and the benchmarks measure how often each verdict is given.
+REFUSED_BELOW = 0.5  # the ten digits' probability together: under it, "not a digit" or "several digits"
+UNSURE_BELOW = 0.8  # the likeliest digit's probability (or a whole number's): under it, "unsure"
+VERDICTS = ("digit", "unsure", "not a digit", "several digits")
+
+
+def verdict(probabilities) -> str:
+    """The verdict on one picture, from the digit model's twelve probabilities."""
+    digits = probabilities[:NOT_A_DIGIT]
+    if sum(digits) < REFUSED_BELOW:
+        return "several digits" if probabilities[SEVERAL_DIGITS] > probabilities[NOT_A_DIGIT] else "not a digit"
+    return "digit" if max(digits) >= UNSURE_BELOW else "unsure"

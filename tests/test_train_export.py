@@ -2,6 +2,7 @@
 
 import json
 
+import keras
 import numpy as np
 import onnxruntime
 import pytest
@@ -19,24 +20,36 @@ def test_train_then_export_on_a_few_thousand_images(tmp_path):
     assert segment_metrics["history"]["loss"][-1] < segment_metrics["history"]["loss"][0]  # it learns
     assert segment_metrics["best_val_accuracy"] > 0.6  # eleven answers; most candidates are not one digit
     metrics = json.loads((tmp_path / "metrics.json").read_text())
-    assert metrics["train_size"] == 3000 and metrics["epochs"] == 3
+    # 3,000 digits, and non-digits and several-digit pictures in the full run's proportion to them.
+    assert metrics["train_size"] == 3000 + round(train.NON_DIGITS * 3000 / 55_000) + round(train.SEVERAL_DIGITS * 3000 / 55_000)
+    assert metrics["epochs"] == 3 and metrics["temperature"] > 0
     # Far above chance (0.1) after seconds of training: 69% in one run of 3 epochs; 2 epochs
     # gave 42% to 62% from run to run (batch norm's averages have had few steps to settle).
     assert metrics["test_accuracy"] > 0.3
     assert len(metrics["per_class_accuracy"]) == 10 and len(metrics["history"]["val_accuracy"]) == 3
-    assert (tmp_path / "training-curves.png").exists() and (tmp_path / "confusion-matrix.png").exists()
+    for plot in ("training-curves.png", "confusion-matrix.png", "reliability.png"):
+        assert (tmp_path / plot).read_bytes()[:4] == b"\x89PNG"
 
     export.main(["--artifacts", str(tmp_path)])
     card = json.loads((tmp_path / "model.json").read_text())
-    assert card["parity"]["images"] == 10_000
+    assert card["parity"]["images"] == 10_000 + 3 * export.TEST_NON_DIGITS  # every output is compared
+    assert set(card["verdicts"]) == {"test digits", "non-digits (kinds trained on)", "non-digits (kinds held out)",
+                                     "several digits"}
     assert card["parity"]["max_probability_difference"] < 1e-4 and card["parity"]["argmax_agreement"] >= 0.9999
     assert abs(card["test_accuracy"] - metrics["test_accuracy"]) < 1e-3
     session = onnxruntime.InferenceSession(tmp_path / "mnist.onnx", providers=["CPUExecutionProvider"])
-    assert session.run(["probs"], {"image": np.zeros((3, 28, 28, 1), np.float32)})[0].shape == (3, 10)
+    assert session.run(["probs"], {"image": np.zeros((3, 28, 28, 1), np.float32)})[0].shape == (3, 12)
     segment_card = json.loads((tmp_path / contract.SEGMENTS.card_file).read_text())
     assert segment_card["parity"]["images"] > 1000 and segment_card["parity"]["max_probability_difference"] < 1e-4
     session = onnxruntime.InferenceSession(tmp_path / "segments.onnx", providers=["CPUExecutionProvider"])
     assert session.run(["probs"], {"field": np.zeros((3, 28, 28, 1), np.float32)})[0].shape == (3, 11)
+
+
+def test_the_same_seed_makes_the_same_model(tmp_path):
+    for run in ("first", "second"):
+        train.main(["--epochs", "1", "--limit", "400", "--seed", "5", "--compare", "--out", str(tmp_path / run)])
+    first, second = (keras.models.load_model(tmp_path / run / contract.DIGITS.keras_file) for run in ("first", "second"))
+    assert all(np.array_equal(a, b) for a, b in zip(first.get_weights(), second.get_weights()))
 
 
 def test_export_refuses_a_model_that_disagrees_with_keras():

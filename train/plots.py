@@ -39,3 +39,27 @@ def confusion_matrix(confusion, path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def reliability(confidences: np.ndarray, correct: np.ndarray, path, bins: int = 15) -> None:
+    """How often the answer is right against how sure the model said it was, in
+    confidence bins: a calibrated model's bars sit on the diagonal. Beside it, how
+    many answers fall in each bin (nearly all near 1, so on a log scale)."""
+    which = np.minimum((confidences * bins).astype(int), bins - 1)
+    edges = np.arange(bins) / bins
+    counts = np.bincount(which, minlength=bins)
+    accuracy = np.bincount(which, weights=correct, minlength=bins) / np.maximum(counts, 1)
+    fig, (ax, count_ax) = plt.subplots(1, 2, figsize=(10, 4.5))
+    ax.bar(edges[counts > 0], accuracy[counts > 0], width=1 / bins, align="edge", edgecolor="black", label="accuracy")
+    ax.plot([0, 1], [0, 1], "--", color="grey", label="calibrated")
+    ax.set_xlabel("confidence")
+    ax.set_ylabel("share right")
+    ax.set_title(f"Test set: {len(confidences)} digits")
+    ax.legend()
+    count_ax.bar(edges, counts, width=1 / bins, align="edge", edgecolor="black")
+    count_ax.set_yscale("log")
+    count_ax.set_xlabel("confidence")
+    count_ax.set_title("answers per bin")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

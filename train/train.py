@@ -1,11 +1,19 @@
 """Train the digit CNN on MNIST: `python -m train.train` (or `make train`).
 
-Writes artifacts/mnist.keras (the best epoch on validation), artifacts/metrics.json,
-artifacts/training-curves.png and artifacts/confusion-matrix.png.
+Writes artifacts/mnist.keras (the best epoch on validation, calibrated),
+artifacts/metrics.json, artifacts/training-curves.png, artifacts/confusion-matrix.png
+and artifacts/reliability.png.
 
-The validation set is the last 5,000 training images; the 10,000 test images are
-used once, at the end, to report accuracy. Augmentation imitates how people draw
-on a pad: a little rotation, shift and zoom, and thinner or bolder strokes.
+The model reads a digit, or says the picture is not a digit (letters, symbols,
+doodles, scribbles, pieces of digits: drawings/nondigits.py) or several digits
+(numbers written with MNIST digits): twelve outputs. Its probabilities are
+calibrated: one temperature, fitted on validation, divides its logits (folded into
+the last layer, so the exported model carries it).
+
+The validation set is the last 5,000 training images, and non-digits made from
+them; the 10,000 test images are used once, at the end, to report accuracy (argmax
+over the ten digits). Augmentation (train/augment.py) imitates how people draw on
+screens.
 """
 
 import argparse
@@ -23,9 +31,13 @@ from keras import layers
 
 import contract
 import mnist
-from train import plots
+from drawings import nondigits
+from train import augment, plots
 
 VALIDATION_SIZE = 5_000
+NON_DIGITS = 8_000  # training pictures of things that are not a digit, all kinds but the held-out ones
+SEVERAL_DIGITS = 4_000  # training pictures of 2 or 3 digits written together
+TEMPERATURES = np.geomspace(0.5, 5, 200)  # tried in calibration
 
 
 def conv_bn(filters, kernel, **kwargs) -> list:
@@ -45,48 +57,69 @@ def build_model() -> keras.Model:
         layers.Flatten(),
         layers.Dense(128, use_bias=False), layers.BatchNormalization(), layers.ReLU(),
         layers.Dropout(0.3),
-        layers.Dense(*contract.DIGITS.output_shape, activation="softmax", name=contract.DIGITS.output_name),
+        layers.Dense(*contract.DIGITS.output_shape, name="logits"),
+        layers.Softmax(name=contract.DIGITS.output_name),
     ], name="mnist_cnn")
 
 
-def augmenter() -> keras.Sequential:
-    """Random changes a drawn digit goes through: pose and size, then stroke width."""
-    return keras.Sequential([
-        layers.RandomRotation(12 / 360, fill_mode="constant"),
-        layers.RandomZoom((-0.15, 0.15), fill_mode="constant"),
-        layers.RandomTranslation(0.1, 0.1, fill_mode="constant"),
-        RandomStrokeWidth(),
-    ], name="augment")
-
-
-class RandomStrokeWidth(layers.Layer):
-    """Makes strokes bolder (grey dilation) or thinner (grey erosion) on a third of the
-    images each, as pens and fingers draw lines of every width."""
-
-    def call(self, images, training=True):
-        choice = tf.random.uniform((tf.shape(images)[0], 1, 1, 1), maxval=3, dtype=tf.int32)
-        bolder = tf.nn.max_pool2d(images, 2, 1, "SAME")
-        thinner = -tf.nn.max_pool2d(-images, 2, 1, "SAME")
-        return tf.where(choice == 0, bolder, tf.where(choice == 1, thinner, images))
-
-
-def datasets(data: mnist.Mnist, batch_size: int, limit: int | None):
-    """(train, validation) tf.data pipelines; only the training one is augmented."""
+def examples(data: mnist.Mnist, limit: int | None, seed: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """(images (N, 28, 28, 1) float32, labels) for "train" and "val": MNIST digits, then
+    non-digits and several-digit pictures made from the same split's digits only, as
+    many per digit in both. `limit` keeps the first N training digits (quick runs)."""
     images = data.train_images[..., None].astype("float32") / 255
-    labels = data.train_labels
-    train_x, train_y = images[:-VALIDATION_SIZE], labels[:-VALIDATION_SIZE]
-    val_x, val_y = images[-VALIDATION_SIZE:], labels[-VALIDATION_SIZE:]
-    if limit:
-        train_x, train_y = train_x[:limit], train_y[:limit]
-        val_x, val_y = val_x[: max(limit // 5, 100)], val_y[: max(limit // 5, 100)]
-    augment = augmenter()
-    train = (tf.data.Dataset.from_tensor_slices((train_x, train_y))
-             .shuffle(len(train_x), reshuffle_each_iteration=True)
+    cut = len(images) - VALIDATION_SIZE
+    splits = {"train": slice(0, limit or cut), "val": slice(cut, cut + (max(limit // 5, 100) if limit else VALIDATION_SIZE))}
+    made = {}
+    for offset, (name, rows) in enumerate(splits.items()):
+        digits, labels = images[rows], data.train_labels[rows]
+        share = len(digits) / cut
+        others, _ = nondigits.fields(round(NON_DIGITS * share), seed + offset, nondigits.TRAINED, data.train_images[rows])
+        several, _ = nondigits.several_digits(data.train_images[rows], labels, round(SEVERAL_DIGITS * share), seed + offset)
+        made[name] = (np.concatenate([digits, others[..., None], several[..., None]]),
+                      np.concatenate([labels, np.full(len(others), contract.NOT_A_DIGIT),
+                                      np.full(len(several), contract.SEVERAL_DIGITS)]).astype(np.int64))
+    return made
+
+
+def datasets(made: dict, batch_size: int, choices: tuple[str, ...], seed: int):
+    """(train, validation) tf.data pipelines; only the training one is augmented."""
+    train_x, train_y = made["train"]
+    augment_batch = augment.augmenter(choices)
+    train = (tf.data.Dataset.from_tensor_slices(((train_x, augment.skeletons(train_x)), train_y))
+             .shuffle(len(train_x), seed=seed, reshuffle_each_iteration=True)
              .batch(batch_size)
-             .map(lambda x, y: (augment(x, training=True), y), num_parallel_calls=tf.data.AUTOTUNE)
+             .map(lambda x, y: (augment_batch(x, training=True), y), num_parallel_calls=tf.data.AUTOTUNE)
              .prefetch(tf.data.AUTOTUNE))
-    val = tf.data.Dataset.from_tensor_slices((val_x, val_y)).batch(512)
-    return train, val, len(train_x), len(val_x)
+    val = tf.data.Dataset.from_tensor_slices(made["val"]).batch(512)
+    return train, val
+
+
+def calibrate(model: keras.Model, images: np.ndarray, labels: np.ndarray) -> float:
+    """Fits one temperature on validation (the one under which the true labels are
+    likeliest) and divides the last layer's weights by it, so the model's own
+    softmax gives calibrated probabilities. Returns the temperature."""
+    last = model.get_layer("logits")
+    logits = keras.Model(model.inputs, last.output).predict(images, batch_size=512, verbose=0).astype(np.float64)
+    losses = [cross_entropy(logits / t, labels) for t in TEMPERATURES]
+    temperature = float(TEMPERATURES[int(np.argmin(losses))])
+    kernel, bias = last.get_weights()
+    last.set_weights([kernel / temperature, bias / temperature])
+    return temperature
+
+
+def cross_entropy(logits: np.ndarray, labels: np.ndarray) -> float:
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    log_probabilities = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    return float(-log_probabilities[np.arange(len(labels)), labels].mean())
+
+
+def calibration_error(confidences: np.ndarray, correct: np.ndarray, bins: int = 15) -> float:
+    """Expected calibration error: the gap between confidence and accuracy, averaged
+    over equal-width confidence bins, weighted by how many answers fall in each."""
+    which = np.minimum((confidences * bins).astype(int), bins - 1)
+    gaps = [abs(confidences[which == b].mean() - correct[which == b].mean()) * (which == b).sum()
+            for b in range(bins) if (which == b).any()]
+    return float(sum(gaps) / len(confidences))
 
 
 def start_run(args: argparse.Namespace) -> mnist.Mnist:
@@ -97,6 +130,7 @@ def start_run(args: argparse.Namespace) -> mnist.Mnist:
     except mnist.MnistError as error:
         sys.exit(f"error: {error}")
     keras.utils.set_random_seed(args.seed)
+    tf.config.experimental.enable_op_determinism()  # the same seed, the same model: tf.data's random maps run in order
     args.out.mkdir(parents=True, exist_ok=True)
     return data
 
@@ -104,17 +138,26 @@ def start_run(args: argparse.Namespace) -> mnist.Mnist:
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", help="directory of the MNIST IDX files (default: see mnist/)")
-    parser.add_argument("--epochs", type=int, default=24)
+    parser.add_argument("--epochs", type=int, default=13)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--learning-rate", type=float, default=3e-3)
     parser.add_argument("--limit", type=int, help="train on the first N images only (quick runs)")
     parser.add_argument("--seed", type=int, default=1, help="fixed seed for weights, shuffling, augmentation")
+    parser.add_argument("--augment", default=",".join(augment.CHOSEN),
+                        help=f"comma-separated changes to training images, of {', '.join(augment.CHOICES)}")
     parser.add_argument("--out", type=Path, default=contract.ARTIFACTS, help="directory for the artifacts")
+    parser.add_argument("--compare", action="store_true",
+                        help="a run to compare settings: validation figures only, the test set is not read")
     args = parser.parse_args(argv)
     data = start_run(args)
     model_path = args.out / contract.DIGITS.keras_file
 
-    train, val, train_size, val_size = datasets(data, args.batch_size, args.limit)
+    choices = tuple(choice for choice in args.augment.split(",") if choice)
+    if set(choices) - set(augment.CHOICES):
+        parser.error(f"--augment: choose from {', '.join(augment.CHOICES)}")
+    made = examples(data, args.limit, args.seed)
+    train, val = datasets(made, args.batch_size, choices, args.seed)
+    train_size, val_size = len(made["train"][1]), len(made["val"][1])
     steps = args.epochs * -(-train_size // args.batch_size)
     schedule = keras.optimizers.schedules.CosineDecay(
         0.0, decay_steps=steps - steps // 10, warmup_target=args.learning_rate, warmup_steps=steps // 10)
@@ -132,8 +175,23 @@ def main(argv=None):
     wall_seconds = time.perf_counter() - started
 
     best = keras.models.load_model(model_path)
+    temperature = calibrate(best, *made["val"])  # on validation: the test set is only read below
+    best.save(model_path)
+    val_x, val_y = made["val"]
+    val_right = best.predict(val_x, batch_size=512, verbose=0).argmax(axis=1) == val_y
+    validation = {"digits": float(val_right[val_y < contract.NOT_A_DIGIT].mean()),
+                  "not a digit": float(val_right[val_y == contract.NOT_A_DIGIT].mean()),
+                  "several digits": float(val_right[val_y == contract.SEVERAL_DIGITS].mean())}
+    print(f"validation accuracy {validation}, temperature {temperature:.3f}, {wall_seconds / 60:.1f} min")
+    if args.compare:
+        (args.out / "compare.json").write_text(json.dumps({"augment": list(choices), "epochs": args.epochs,
+                                                           "val_accuracy": validation, "temperature": temperature,
+                                                           "wall_time_seconds": round(wall_seconds, 1)}) + "\n")
+        return
     test_x = data.test_images[..., None].astype("float32") / 255
-    predicted = best.predict(test_x, batch_size=512, verbose=0).argmax(axis=1)
+    probabilities = best.predict(test_x, batch_size=512, verbose=0)
+    predicted = probabilities[:, :contract.NOT_A_DIGIT].argmax(axis=1)
+    confidences = probabilities[np.arange(len(predicted)), predicted]
     confusion = np.zeros((10, 10), dtype=int)
     np.add.at(confusion, (data.test_labels, predicted), 1)
     metrics = {
@@ -141,6 +199,10 @@ def main(argv=None):
         "test_errors": int((predicted != data.test_labels).sum()),
         "per_class_accuracy": (confusion.diagonal() / confusion.sum(axis=1)).round(5).tolist(),
         "confusion_matrix": confusion.tolist(),
+        "test_not_one_digit": float((probabilities[:, contract.NOT_A_DIGIT:].sum(axis=1) > 0.5).mean()),
+        "test_calibration_error": round(calibration_error(confidences, predicted == data.test_labels), 5),
+        "temperature": round(temperature, 4),
+        "val_accuracy": validation,
         "best_val_accuracy": float(max(history.history["val_accuracy"])),
         "best_epoch": int(np.argmax(history.history["val_accuracy"])) + 1,
         "epochs": args.epochs,
@@ -151,6 +213,7 @@ def main(argv=None):
         "cpu_count": os.cpu_count(),
         "seed": args.seed,
         "batch_size": args.batch_size,
+        "augment": list(choices),
         "learning_rate": args.learning_rate,
         "data_source": data.source,
         "data_md5": data.md5,
@@ -161,6 +224,7 @@ def main(argv=None):
     (args.out / contract.DIGITS.metrics_file).write_text(json.dumps(metrics, indent=2) + "\n")
     plots.training_curves(metrics["history"], args.out / "training-curves.png")
     plots.confusion_matrix(confusion, args.out / "confusion-matrix.png")
+    plots.reliability(confidences, predicted == data.test_labels, args.out / "reliability.png")
     print(f"test accuracy {metrics['test_accuracy']:.4%} ({metrics['test_errors']} errors), "
           f"best epoch {metrics['best_epoch']}, {wall_seconds / 60:.1f} min; wrote {args.out}")
 
