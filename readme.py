@@ -19,14 +19,20 @@ README = ROOT / "README.md"
 def model_table(metrics: dict, card: dict) -> str:
     per_class = " · ".join(f"{d}: {a:.2%}" for d, a in enumerate(metrics["per_class_accuracy"]))
     rows = [
-        ("Test accuracy (10,000 MNIST test images, Keras)", f"**{metrics['test_accuracy']:.2%}** "
-                                                            f"({metrics['test_errors']} errors)"),
+        ("Test accuracy (10,000 MNIST test images, Keras; the likeliest of the ten digits)",
+         f"**{metrics['test_accuracy']:.2%}** ({metrics['test_errors']} errors)"),
         ("Test accuracy in onnxruntime (the served model)", f"{card['test_accuracy']:.2%}"),
         ("ONNX vs Keras, max probability difference", f"{card['parity']['max_probability_difference']:.1e}"),
-        ("Best validation accuracy (5,000 held-out training images)",
-         f"{metrics['best_val_accuracy']:.2%} at epoch {metrics['best_epoch']} of {metrics['epochs']}"),
+        ("Validation (5,000 held-out training digits; non-digits made from them)",
+         f"digits {metrics['val_accuracy']['digits']:.2%}, not a digit {metrics['val_accuracy']['not a digit']:.2%}, "
+         f"several digits {metrics['val_accuracy']['several digits']:.2%}; best epoch {metrics['best_epoch']} "
+         f"of {metrics['epochs']}"),
         ("Parameters / ONNX file", f"{metrics['parameters']:,} / {card['bytes'] / 1e6:.2f} MB"),
         ("Training wall time", f"{metrics['wall_time_seconds'] / 60:.1f} min on {metrics['cpu_count']} CPU cores"),
+        ("Calibration (temperature fitted on validation)", f"temperature {metrics['temperature']:.3f}; expected "
+                                                          f"calibration error on the test set {metrics['test_calibration_error']:.2%}"),
+        ("Test digits refused (not a digit or several digits, as MNIST gives them)",
+         f"{card['verdicts']['test digits']['not a digit'] + card['verdicts']['test digits']['several digits']:.2%}"),
         ("Per-class test accuracy", per_class),
     ]
     return "| | |\n|---|---|\n" + "\n".join(f"| {name} | {value} |" for name, value in rows)
@@ -165,6 +171,48 @@ def numbers_table(numbers: dict) -> str:
     ])
 
 
+def augmentations_table(comparison: dict) -> str:
+    """Validation accuracy of each short run, against the first (today's pose changes alone)."""
+    runs = comparison["runs"]
+    base = runs[0]["val_accuracy"]["digits"]
+    rows = ["| changes | digits right (validation) | vs pose alone | not a digit | several digits | minutes |",
+            "|---|---|---|---|---|---|"]
+    for run in runs:
+        right = run["val_accuracy"]
+        rows.append(f"| {' + '.join(run['augment'])} | {right['digits']:.2%} | {(right['digits'] - base) * 100:+.2f} pt | "
+                    f"{right['not a digit']:.2%} | {right['several digits']:.2%} | {run['wall_time_seconds'] / 60:.1f} |")
+    return "\n".join([f"Settings: `{comparison['settings']}` (validation: the last 5,000 training digits' first "
+                      "4,000, and non-digits made from them).", "", *rows])
+
+
+def verdicts_table(verdicts: dict) -> str:
+    """The share of each held-out set given each verdict, against the issue's bars."""
+    digits, several = verdicts["drawn test digits"], verdicts["2 or 3 digits on the digit pad"]
+    refused = digits["not a digit"] + digits["several digits"]
+    rows = ["| held-out set | digit | unsure | not a digit | several digits | bar |", "|---|---|---|---|---|---|"]
+    for name, tally in verdicts.items():
+        if name == "drawn test digits":
+            bar = (f"refused ≤ 0.5%: {met(refused <= 0.005)}; unsure ≤ 2%: {met(tally['unsure'] <= 0.02)}; "
+                   f"calibration error {tally['calibration_error']:.2%} ≤ 1%: {met(tally['calibration_error'] <= 0.01)}")
+        elif name.startswith("non-digits"):
+            refusing = tally["not a digit"] + tally["unsure"]
+            bar = f"not a digit or unsure {refusing:.1%} ≥ 90%: {met(refusing >= 0.9)}"
+        else:
+            bar = f"several digits ≥ 90%: {met(tally['several digits'] >= 0.9)}"
+        rows.append(f"| {name} ({tally['pictures']:,}) | "
+                    + " | ".join(f"{tally[verdict]:.2%}" for verdict in contract.VERDICTS) + f" | {bar} |")
+    kinds = {**verdicts["non-digits, kinds trained on"]["by_kind"], **verdicts["non-digits, kinds held out"]["by_kind"]}
+    return "\n".join([
+        *rows,
+        "",
+        f"- Drawn test digits read right: {digits['right']:.2%}; every verdict and probability is the served "
+        f"model's (`contract.verdict`), after the server's own preprocessing.",
+        "- Not a digit (or unsure), by kind: " + " · ".join(f"{kind} {value:.0%}" for kind, value in kinds.items())
+        + f". Held out of training entirely: {', '.join(verdicts['non-digits, kinds held out']['by_kind'])}.",
+        f"- Several digits: two or three test digits written apart, close or touching ({several['pictures']:,}).",
+    ])
+
+
 def share(tally: dict) -> str:
     return f"{tally['right'] / tally['numbers']:.1%} of {tally['numbers']:,}"
 
@@ -199,12 +247,17 @@ def rendered_readme() -> str:
     metrics = json.loads((contract.ARTIFACTS / contract.DIGITS.metrics_file).read_text())
     card = json.loads((contract.ARTIFACTS / contract.DIGITS.card_file).read_text())
     text = replace_block(text, "model", model_table(metrics, card))
+    comparison = contract.ARTIFACTS / "augmentations.json"
+    if comparison.is_file():
+        text = replace_block(text, "augmentations", augmentations_table(json.loads(comparison.read_text())))
     results_path = ROOT / "bench" / "results.json"
     if results_path.is_file():
         results = json.loads(results_path.read_text())
         text = replace_block(text, "bench", bench_table(results))
         if "numbers" in results:
             text = replace_block(text, "numbers", numbers_table(results["numbers"]))
+        if "verdicts" in results:
+            text = replace_block(text, "verdicts", verdicts_table(results["verdicts"]))
     return text
 
 

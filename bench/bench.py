@@ -108,7 +108,7 @@ def drawn_accuracy(data: mnist.Mnist, onnx_path: Path, count: int = 2000) -> dic
 
     def accuracy(fields):
         images = np.stack(fields)[..., None].astype(np.float32)
-        return float((session.run([contract.DIGITS.output_name], {contract.DIGITS.input_name: images})[0].argmax(1) == labels).mean())
+        return float((session.run([contract.DIGITS.output_name], {contract.DIGITS.input_name: images})[0][:, :contract.NOT_A_DIGIT].argmax(1) == labels).mean())
 
     return {"images": count, "mnist_test_images_as_they_are": accuracy(list(data.test_images[:count] / 255)),
             "mnist_style_preprocessing": accuracy(ours), "whole_canvas_resized": accuracy(resized),
@@ -288,7 +288,9 @@ def main():
     results["model"] = model_speed(onnx_path)
     print("== drawn accuracy", flush=True)
     results["drawn_accuracy"] = drawn_accuracy(data, onnx_path)
-    from bench import numbers  # it runs servers with this module's helpers: imported here, so either runs as main
+    from bench import numbers, verdicts  # they use this module's helpers: imported here, so each runs as main
+    print("== verdicts", flush=True)
+    results["verdicts"] = verdicts.measure(data)
     results["numbers"] = numbers.measure(data)
 
     results["service"] = measure_stack(

@@ -21,7 +21,7 @@ app = flask.Flask(__name__)
 @app.post("/api/predict")
 def predict():
     field = preprocess.from_bytes(flask.request.get_data())
-    probabilities = model.predict(field[None, ..., None], verbose=0)[0]
+    probabilities = model.predict(field[None, ..., None], verbose=0)[0][:contract.NOT_A_DIGIT]
     return {"digit": int(probabilities.argmax()), "confidence": float(probabilities.max()),
             "probabilities": probabilities.tolist()}
 

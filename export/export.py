@@ -3,13 +3,17 @@
 Reads artifacts/mnist.keras and artifacts/segments.keras; writes each model's ONNX
 file and card (artifacts/mnist.onnx and model.json, segments.onnx and segments.json),
 with the names and shapes contract.py gives. The digit model takes `image` float32
-[N, 28, 28, 1] in [0, 1] (white ink on black, as MNIST) and returns `probs` [N, 10];
-the segment model takes `field` [N, 28, 28, 1] (segments.py draws it) and returns
-`probs` [N, 11], the last for "not one whole digit".
+[N, 28, 28, 1] in [0, 1] (white ink on black, as MNIST) and returns `probs` [N, 12]:
+the ten digits, "not a digit" and "several digits"; the segment model takes `field`
+[N, 28, 28, 1] (segments.py draws it) and returns `probs` [N, 11], the last for "not
+one whole digit".
 
-The conversion is checked, not trusted: ONNX and Keras must agree on all 10,000 test
-images, and on the candidates of numbers written with test digits (max |p_onnx -
-p_keras| < 1e-4, same argmax on >= 99.99%), or export fails.
+The conversion is checked, not trusted: ONNX and Keras must agree on every output
+for all 10,000 test images and non-digits made from test digits, and on the
+candidates of numbers written with test digits (max |p_onnx - p_keras| < 1e-4, same
+argmax on >= 99.99%), or export fails. The digit model's card says how often each
+verdict (contract.verdict) is given to test digits and to test non-digits, and
+carries what its training measured, for the page's model card.
 """
 
 import argparse
@@ -30,9 +34,13 @@ import tf2onnx
 import contract
 import mnist
 import segments
+from drawings import nondigits
 from drawings.numbers import SPACINGS, written_number
 
 OPSET = 17
+TEST_NON_DIGITS = 2_000  # of each: kinds trained on, kinds held out, several digits
+CARRIED = ("test_accuracy", "per_class_accuracy", "confusion_matrix", "test_calibration_error", "temperature",
+           "val_accuracy", "parameters", "epochs", "best_epoch", "wall_time_seconds", "augment")  # from metrics.json
 MAX_PROBABILITY_DIFFERENCE = 1e-4
 MIN_ARGMAX_AGREEMENT = 0.9999
 
@@ -135,16 +143,34 @@ def main(argv=None):
     except mnist.MnistError as error:
         sys.exit(f"error: {error}")
 
-    test_images = data.test_images[..., None].astype(np.float32) / 255
-    card, probabilities = export(contract.DIGITS, args.artifacts, test_images)
+    test_sets = {"test digits": data.test_images.astype(np.float32) / 255,
+                 "non-digits (kinds trained on)": nondigits.fields(TEST_NON_DIGITS, 0, nondigits.TRAINED, data.test_images)[0],
+                 "non-digits (kinds held out)": nondigits.fields(TEST_NON_DIGITS, 0, nondigits.HELD_OUT, data.test_images)[0],
+                 "several digits": nondigits.several_digits(data.test_images, data.test_labels, TEST_NON_DIGITS, 0)[0]}
+    card, probabilities = export(contract.DIGITS, args.artifacts, np.concatenate(list(test_sets.values()))[..., None])
     card["input_convention"] = "float32 in [0, 1], white ink on black, digit box 20x20 centred by mass in 28x28"
-    card["test_accuracy"] = float((probabilities.argmax(1) == data.test_labels).mean())
-    print(f"digits: onnxruntime test accuracy {card['test_accuracy']:.4%}")
+    card["outputs_meaning"] = [str(digit) for digit in range(10)] + ["not a digit", "several digits"]
+    card["verdicts"] = verdict_shares(test_sets, probabilities)
+    card["test_accuracy"] = float((probabilities[:len(data.test_labels), :contract.NOT_A_DIGIT].argmax(1)
+                                   == data.test_labels).mean())
+    trained = json.loads((args.artifacts / contract.DIGITS.metrics_file).read_text())
+    card["training"] = {key: trained[key] for key in CARRIED}
+    print(f"digits: onnxruntime test accuracy {card['test_accuracy']:.4%}; verdicts {card['verdicts']}")
     write_card(contract.DIGITS, args.artifacts, card)
 
     card, _ = export(contract.SEGMENTS, args.artifacts, number_fields(data))
     card["input_convention"] = "float32 in [0, 1]: a stretch of a number's line as segments.fields draws it"
     write_card(contract.SEGMENTS, args.artifacts, card)
+
+
+def verdict_shares(test_sets: dict[str, np.ndarray], probabilities: np.ndarray) -> dict[str, dict[str, float]]:
+    """For each test set, the share of its pictures given each verdict."""
+    shares, start = {}, 0
+    for name, images in test_sets.items():
+        verdicts = [contract.verdict(p) for p in probabilities[start:start + len(images)]]
+        shares[name] = {verdict: round(verdicts.count(verdict) / len(verdicts), 5) for verdict in contract.VERDICTS}
+        start += len(images)
+    return shares
 
 
 def write_card(spec: contract.Model, artifacts: Path, card: dict) -> None:

@@ -3,11 +3,13 @@
     GET  /                         the page (web/index.html) and its static files
     POST /api/predict              one drawing: JSON {"image": data URL or base64}, raw image
                                    bytes, multipart form field "image", or JSON strokes
-                                   (serve/strokes.py: the pen's path, nothing to decode)
+                                   (serve/strokes.py: the pen's path, nothing to decode);
+                                   the answer's verdict says whether it is one digit
     POST /api/predict/batch        JSON {"images": [...]}, up to 256, one model call
     POST /api/number               a written number (the same bodies as /api/predict): its
                                    digits, each with its box and input (serve/number.py)
     GET  /api/model                model.json of the served model
+    GET  /api/model/<plot>.png     its plots beside it (PLOTS), for the model card page (web/model.html)
     GET  /api/openapi.json         the OpenAPI 3 document of all of this
     GET  /livez /readyz /healthz   the process answers / the model is warmed up / both
     GET  /metrics                  Prometheus metrics of every worker
@@ -42,6 +44,7 @@ SERVE_DIR = Path(__file__).resolve().parent
 WEB_DIR = SERVE_DIR.parent / "web"
 MAX_BATCH = 256
 MAX_BATCH_PIXELS = 16_000_000  # decoded pixels of a whole batch: about 0.5 CPU-second at the most
+PLOTS = ("confusion-matrix", "training-curves", "reliability")  # made by training, beside the model file
 IMAGE_TYPES = {"image/png", "image/jpeg", "image/webp", "image/gif", "image/bmp", "image/x-ms-bmp"}
 STATUS_OF = {preprocess.UnsupportedImage: 415, preprocess.ImageTooLarge: 413, preprocess.EmptyDrawing: 422,
              number.TooManyMarks: 422, number.NoDigits: 422}
@@ -73,10 +76,12 @@ def create_app(model_path, web_dir=WEB_DIR, max_body_bytes=MAX_BODY_BYTES) -> bo
     app.add_hook("after_request", finish)
     app.install(no_tracebacks)
 
-    app.post("/api/predict", callback=lambda: answers([digit_input(drawing())])[0])
+    app.post("/api/predict", callback=lambda: predict(drawing()))
     app.post("/api/predict/batch", callback=lambda: {"predictions": answers(model_inputs(batch_images()))})
     app.post("/api/number", callback=lambda: number_answer(drawing()))
     app.get("/api/model", callback=lambda: model.card)
+    app.get(f"/api/model/<plot:re:{'|'.join(PLOTS)}>.png",
+            callback=lambda plot: bottle.static_file(f"{plot}.png", root=str(Path(model_path).parent)))
     app.get("/api/openapi.json", callback=lambda: bottle.static_file("openapi.json", root=str(SERVE_DIR)))
     app.get("/livez", callback=lambda: {"status": "ok"})
     app.get("/readyz", callback=lambda: {"status": "ready", "model": app.config["reader.model_id"]})
@@ -154,20 +159,41 @@ def prometheus_metrics() -> bytes:
     return metrics.exposition()
 
 
+def predict(drawn: bytes | pen.Strokes) -> dict:
+    """One drawing's answer; when it is several digits, the number they make, read as
+    /api/number reads it (a reading that finds no digits makes it "not a digit")."""
+    answer = answers([digit_input(drawn)])[0]
+    if answer["verdict"] == "several digits":
+        try:
+            answer["number"] = read_number(drawn).text
+        except preprocess.ImageError:
+            answer["verdict"] = "not a digit"
+    return answer
+
+
 def answers(fields: list[np.ndarray]) -> list[dict]:
-    """The model's reading of each 28x28 input, from one onnxruntime call."""
+    """The model's reading of each 28x28 input, from one onnxruntime call: the verdict
+    (contract.verdict), the likeliest digit and the ten digits' probabilities (summing
+    to 1, as if it were a digit), and the probabilities that it is not a digit at all
+    or several digits."""
     model_id = request.app.config["reader.model_id"]
     with metrics.INFERENCE_SECONDS.time():
         probabilities = request.app.config["reader.model"].predict(np.stack(fields))
     elapsed_ms = round((time.perf_counter() - request.environ["reader.started"]) * 1000, 2)
     results = []
     for p, field in zip(probabilities, fields):
-        metrics.PREDICTIONS.labels(digit=str(p.argmax())).inc()
-        metrics.CONFIDENCE.observe(float(p.max()))
+        digits = p[:contract.NOT_A_DIGIT] / p[:contract.NOT_A_DIGIT].sum()
+        verdict = contract.verdict(p)
+        metrics.PREDICTIONS.labels(digit=str(digits.argmax())).inc()
+        metrics.VERDICTS.labels(verdict=verdict).inc()
+        metrics.CONFIDENCE.observe(float(digits.max()))
         results.append({
-            "digit": int(p.argmax()),
-            "confidence": round(float(p.max()), 6),
-            "probabilities": [round(float(v), 6) for v in p],
+            "verdict": verdict,
+            "digit": int(digits.argmax()),
+            "confidence": round(float(digits.max()), 6),
+            "probabilities": [round(float(v), 6) for v in digits],
+            "not_a_digit": round(float(p[contract.NOT_A_DIGIT]), 6),
+            "several_digits": round(float(p[contract.SEVERAL_DIGITS]), 6),
             "input": "data:image/png;base64," + base64.b64encode(preprocess.to_png(field)).decode(),
             "model": model_id,
             "elapsed_ms": elapsed_ms,
@@ -175,19 +201,22 @@ def answers(fields: list[np.ndarray]) -> list[dict]:
     return results
 
 
-def number_answer(drawn: bytes | pen.Strokes) -> dict:
-    """The number written in a drawing, its digits, and the next likeliest readings."""
+def read_number(drawn: bytes | pen.Strokes) -> number.Number:
+    """The number written in a drawing, by the segment and digit models; an ImageError
+    if it cannot be read."""
     models = request.app.config["reader.segment_model"], request.app.config["reader.model"]
-
-    def reading() -> number.Number:
+    with metrics.INFERENCE_SECONDS.time():
         if isinstance(drawn, pen.Strokes):
             return number.read(*number.strokes_ink(drawn), *models)
         with preprocess.decode(drawn) as image:
             return number.read(*number.picture_ink(image), *models)
 
-    with metrics.INFERENCE_SECONDS.time():
-        found = refusing_bad_drawings(reading)
+
+def number_answer(drawn: bytes | pen.Strokes) -> dict:
+    """The number written in a drawing, its digits, and the next likeliest readings."""
+    found = refusing_bad_drawings(lambda: read_number(drawn))
     return {
+        "verdict": found.verdict,
         "number": found.text,
         "confidence": round(found.confidence, 6),
         "digits": [{"digit": digit.digit, "confidence": round(digit.confidence, 6),

@@ -22,6 +22,8 @@ REQUEST_SECONDS = Histogram("digit_reader_http_request_duration_seconds", "Time 
 INFERENCE_SECONDS = Histogram("digit_reader_model_inference_seconds",
                               "Time of one onnxruntime call (one image, or a whole batch).", buckets=LATENCY_BUCKETS)
 PREDICTIONS = Counter("digit_reader_predictions_total", "Digits answered, by digit.", ["digit"])
+VERDICTS = Counter("digit_reader_verdicts_total", "Answers by verdict: a rise of refusals is a sign of drift, or of abuse.",
+                   ["verdict"])
 CONFIDENCE = Histogram("digit_reader_prediction_confidence",
                        "Probability of the answered digit: a shift here is the first sign of drift.",
                        buckets=CONFIDENCE_BUCKETS)

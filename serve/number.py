@@ -6,7 +6,9 @@
   to end across the line (dynamic programming) -> those of its digits that stand
   alone as the digit model sees them, one call -> each digit the one both models
   find likeliest, and its box in the picture's pixels -> the next likeliest
-  readings: one digit read otherwise.
+  readings: one digit read otherwise -> the verdict: "not a number" if the digit
+  model finds a mark standing alone is not a digit (a letter, a doodle), "unsure"
+  if the reading's confidence is under contract.UNSURE_BELOW, else "number".
 
 The segment model says whether a stretch is one whole digit and which; the digit
 model, trained on all of MNIST, reads a lone digit better, so for a digit with blank
@@ -54,6 +56,7 @@ class Digit(NamedTuple):
 
 
 class Number(NamedTuple):
+    verdict: str  # "number"; "unsure" if its confidence is under contract.UNSURE_BELOW; "not a number"
     text: str
     confidence: float
     digits: list[Digit]
@@ -96,14 +99,19 @@ def read(ink: np.ndarray, pixel: float, segment_model: OnnxModel, digit_model: O
     fields = [digit_field(number, box) for box in chosen]
     both = probabilities[run, :contract.NOT_ONE_DIGIT]
     alone = standing_alone(inked, chosen)
-    if alone:
-        both[alone] *= digit_model.predict(np.stack([fields[i] for i in alone]))
+    read_alone = digit_model.predict(np.stack([fields[i] for i in alone])) if alone else np.ones((0, *contract.DIGITS.output_shape))
+    both[alone] *= read_alone[:, :contract.NOT_A_DIGIT]
     both /= both.sum(axis=1, keepdims=True)
     one_digit = 1 - probabilities[run, contract.NOT_ONE_DIGIT]
     digits = [Digit(int(p.argmax()), float(whole * p.max()), p, picture_box(number, box, pixel), field)
               for p, whole, box, field in zip(both, one_digit, chosen, fields)]
     confidence = float(np.prod([digit.confidence for digit in digits]))
-    return Number("".join(str(digit.digit) for digit in digits), confidence, digits, alternatives(digits, confidence))
+    if any(contract.verdict(p) == "not a digit" for p in read_alone):
+        verdict = "not a number"
+    else:
+        verdict = "number" if confidence >= contract.UNSURE_BELOW else "unsure"
+    return Number(verdict, "".join(str(digit.digit) for digit in digits), confidence, digits,
+                  alternatives(digits, confidence))
 
 
 def standing_alone(inked: np.ndarray, boxes: list[segments.Box]) -> list[int]:

@@ -11,6 +11,7 @@ import pytest
 import requests
 from PIL import Image
 
+import contract
 from bench.hostile import bad_inputs
 from drawings import as_photo, canvases, encoded, png_bytes
 from tests.conftest import ROOT, RunningServer
@@ -215,5 +216,6 @@ def test_metrics_count_every_worker(samples):
     per_digit = [metric(text, "digit_reader_predictions_total", digit=str(d)) for d in range(10)]
     assert sum(per_digit) == 60 and per_digit[7] == 3 * [label for _, label in samples].count(7)
     assert metric(text, "digit_reader_prediction_confidence_count") == 60
+    assert sum(metric(text, "digit_reader_verdicts_total", verdict=v) for v in contract.VERDICTS) == 60
     model = hashlib.sha256((ROOT / "artifacts" / "mnist.onnx").read_bytes()).hexdigest()[:12]
     assert metric(text, "digit_reader_model_info", model=model) == 1

@@ -6,38 +6,43 @@ import json
 import numpy as np
 import onnxruntime
 
+import contract
 from tests.conftest import ROOT
 
 ARTIFACTS = ROOT / "artifacts"
 
 
-def test_committed_onnx_model_scores_at_least_99_5_percent_on_the_full_test_set(data):
+def test_committed_onnx_model_scores_at_least_99_7_percent_on_the_full_test_set(data):
+    """Argmax over the ten digits, as the issue counts it."""
     session = onnxruntime.InferenceSession(ARTIFACTS / "mnist.onnx", providers=["CPUExecutionProvider"])
     images = data.test_images[..., None].astype(np.float32) / 255
     probs = session.run(["probs"], {"image": images})[0]
-    accuracy = (probs.argmax(1) == data.test_labels).mean()
-    assert accuracy >= 0.995, f"test accuracy {accuracy:.4%}"
+    accuracy = (probs[:, :contract.NOT_A_DIGIT].argmax(1) == data.test_labels).mean()
+    assert accuracy >= 0.997, f"test accuracy {accuracy:.4%}"
 
 
 def test_model_contract_and_size():
     session = onnxruntime.InferenceSession(ARTIFACTS / "mnist.onnx", providers=["CPUExecutionProvider"])
     (image,), (probs,) = session.get_inputs(), session.get_outputs()
     assert (image.name, image.type, image.shape[1:]) == ("image", "tensor(float)", [28, 28, 1])
-    assert (probs.name, probs.type, probs.shape[1:]) == ("probs", "tensor(float)", [10])
+    assert (probs.name, probs.type, probs.shape[1:]) == ("probs", "tensor(float)", [12])
     assert not isinstance(image.shape[0], int)  # dynamic batch
     for batch in (1, 7):
         out = session.run(["probs"], {"image": np.random.default_rng(batch).random((batch, 28, 28, 1), np.float32)})[0]
-        assert out.shape == (batch, 10) and np.allclose(out.sum(1), 1, atol=1e-5) and (out >= 0).all()
+        assert out.shape == (batch, 12) and np.allclose(out.sum(1), 1, atol=1e-5) and (out >= 0).all()
     assert (ARTIFACTS / "mnist.onnx").stat().st_size <= 2 * 1024 * 1024
 
 
 def test_model_card_and_metrics_describe_the_committed_model(data):
     card = json.loads((ARTIFACTS / "model.json").read_text())
     assert card["sha256"] == hashlib.sha256((ARTIFACTS / "mnist.onnx").read_bytes()).hexdigest()
-    assert card["test_accuracy"] >= 0.995 and card["parity"]["max_probability_difference"] < 1e-4
+    assert card["test_accuracy"] >= 0.997 and card["parity"]["max_probability_difference"] < 1e-4
+    assert card["outputs_meaning"][contract.NOT_A_DIGIT:] == ["not a digit", "several digits"]
     metrics = json.loads((ARTIFACTS / "metrics.json").read_text())
     assert metrics["data_md5"] == data.md5
     assert np.array(metrics["confusion_matrix"]).sum() == 10_000
-    assert metrics["wall_time_seconds"] < 20 * 60
-    for plot in ("training-curves.png", "confusion-matrix.png"):
+    assert metrics["wall_time_seconds"] <= 25 * 60
+    assert metrics["test_calibration_error"] <= 0.01
+    assert card["training"]["temperature"] == metrics["temperature"]
+    for plot in ("training-curves.png", "confusion-matrix.png", "reliability.png"):
         assert (ARTIFACTS / plot).read_bytes()[:4] == b"\x89PNG"
