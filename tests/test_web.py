@@ -16,7 +16,7 @@ from PIL import Image
 from playwright.sync_api import expect
 
 from tests.conftest import RunningServer
-from tests.webpage import DIGITS, browser, draw, page, screenshots, touch_stroke  # noqa: F401 (fixtures)
+from tests.webpage import DIGITS, browser, draw, page, problems_of, screenshots, touch_stroke  # noqa: F401 (fixtures)
 from drawings import as_canvas, encoded, png_bytes
 
 MAX_BODY_BYTES = 2 * 2**20  # the server's default limit
@@ -203,7 +203,7 @@ def test_low_confidence_names_the_top_two(page):
     """The model rarely hesitates on a clean drawing, so the answer here is staged."""
     probabilities = [0.01, 0.0, 0.0, 0.0, 0.52, 0.0, 0.0, 0.02, 0.0, 0.45]
     page.route("**/api/predict", lambda route: route.fulfill(json={
-        "digit": 4, "confidence": 0.52, "probabilities": probabilities, "input": "", "model": "x", "elapsed_ms": 1}))
+        "verdict": "unsure", "digit": 4, "confidence": 0.52, "not_a_digit": 0.0, "several_digits": 0.0, "probabilities": probabilities, "input": "", "model": "x", "elapsed_ms": 1}))
     draw(page, DIGITS[1], 0.35, 0.2, 0.6)
     expect(page.locator("#message")).to_have_text("Not sure: 4 or 9?")
     expect(page.locator("#reading")).to_have_class("unsure")
@@ -230,11 +230,7 @@ def test_page_loads_and_answers_without_errors(browser, server):
     a browser asks for the icon once, so its 404 would reach the console of one page only."""
     context = browser.new_context()
     page = context.new_page()
-    problems = []
-    page.on("console", lambda message: message.type == "error" and problems.append(message.text))
-    page.on("pageerror", lambda error: problems.append(str(error)))
-    page.on("requestfailed", lambda request: problems.append(f"{request.url}: {request.failure}"))
-    page.on("response", lambda response: response.status >= 400 and problems.append(f"{response.url}: {response.status}"))
+    problems = problems_of(page)
     page.goto(server.url)
     draw(page, DIGITS[1], 0.35, 0.2, 0.6)
     expect(page.locator("#reading")).to_have_text("1")

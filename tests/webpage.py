@@ -130,3 +130,14 @@ def draw(page, strokes, left, top, size):
     for stroke in strokes:
         mouse_stroke(page, placed(stroke, box["x"] + left * box["width"], box["y"] + top * box["height"],
                                   size * box["width"], size * box["height"]))
+
+
+def problems_of(page) -> list[str]:
+    """A list that fills with what goes wrong on `page` from now on: console errors,
+    script errors, failed requests and answers of 400 or more."""
+    problems = []
+    page.on("console", lambda message: message.type == "error" and problems.append(message.text))
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.on("requestfailed", lambda request: problems.append(f"{request.url}: {request.failure}"))
+    page.on("response", lambda response: response.status >= 400 and problems.append(f"{response.url}: {response.status}"))
+    return problems

@@ -6,8 +6,12 @@
 // points in pad units (0..1 of its width and of its height), so the pad is redrawn
 // crisply at any size and pixel ratio; they are sent as strokes in the pad's CSS
 // pixels, which the server draws again with the same pen.
+//
+// The answer's verdict says what to show: a digit (or a number), an unsure reading
+// with what else it may be, or, instead of a reading, that the drawing is not a
+// digit (not a number), or that it is several digits, which Number mode reads.
 
-const LOW_CONFIDENCE = 0.75;    // below this, the page says it is unsure
+const LOW_CONFIDENCE = 0.75;    // a number's digit below this is boxed as unsure
 const LIKELY_ENOUGH = 0.01;     // another reading of a number at least this likely is offered too
 const PREDICT_DELAY_MS = 300;   // after the last stroke ends
 const STROKE_WIDTH = 0.055;     // of the pad's height, which digits about fill: a marker, not a hairline
@@ -39,6 +43,7 @@ const message = $("#message");
 const confidence = $("#confidence");
 const alternatives = $("#alternatives");
 const copyButton = $("#copy");
+const switchButton = $("#switch");
 const which = $("#which");
 const probabilities = $("#probabilities");
 const preview = $("#preview");
@@ -189,11 +194,30 @@ function clear() {
 
 // ---- the mode ------------------------------------------------------------
 
+/** The pad's width over its height. */
+function padAspect() {
+  const { width, height } = pad.getBoundingClientRect();
+  return width / height;
+}
+
 /**
- * Digit or Number. A drawing is cleared, as it was made for the other pad's shape;
+ * The strokes moved from a pad `before` times as wide as high to one `after` times:
+ * the old pad's height onto the new one's, its middle onto the middle. The ink keeps
+ * its shape and its size against the pen, which is as wide a part of either pad's height.
+ */
+function carryStrokes(before, after) {
+  for (const stroke of strokes) {
+    for (const point of stroke) point[0] = 0.5 + (point[0] - 0.5) * (before / after);
+  }
+}
+
+/**
+ * Digit or Number. A drawing is cleared, as it was made for the other pad's shape,
+ * unless `keepDrawing` (several digits drawn in Digit mode, carried to Number mode);
  * an uploaded picture is read again the new way.
  */
-function setMode(value) {
+function setMode(value, keepDrawing = false) {
+  const before = padAspect();
   mode = value;
   document.documentElement.dataset.mode = mode;
   $(`input[name="mode"][value="${mode}"]`).checked = true;
@@ -201,7 +225,8 @@ function setMode(value) {
   try {
     localStorage.setItem("mode", mode);
   } catch {}  // storage refused (a private window, blocked site data): the choice lasts until the page closes
-  strokes.length = 0;
+  if (keepDrawing) carryStrokes(before, padAspect());  // the pad's new shape, laid out by asking
+  else strokes.length = 0;
   forgetBoxes();
   render();
   if (uploaded) askAboutUpload();
@@ -330,8 +355,9 @@ const bars = Array.from({ length: 10 }, (_, digit) => {
   return item;
 });
 
-function showBars(values) {
-  const top = values ? values.indexOf(Math.max(...values)) : -1;
+/** Each digit's probability, the likeliest stressed unless `stressTop` is false. */
+function showBars(values, stressTop = true) {
+  const top = values && stressTop ? values.indexOf(Math.max(...values)) : -1;
   bars.forEach((item, digit) => {
     const p = values ? values[digit] : 0;
     item.classList.toggle("top", digit === top);
@@ -350,27 +376,57 @@ function showPreview(dataUrl) {
   image.src = dataUrl;
 }
 
-/** What was read, in big text, and in words; whatever a number's answer adds is reset. */
-function showReading(text, sure, words) {
+/**
+ * What was read, in big text (`look` "unsure" or "refused" shows it muted), and in
+ * words, and a note under them; whatever a number's answer adds is reset.
+ */
+function showReading(text, words, note, look = "") {
   document.body.classList.remove("failed");
-  readingOutput.classList.toggle("unsure", sure < LOW_CONFIDENCE);
+  readingOutput.className = look;
   readingOutput.textContent = text;
   message.textContent = words;
-  confidence.textContent = `${percent(sure)} sure`;
+  confidence.textContent = note;
   alternatives.textContent = which.textContent = "";
-  copyButton.hidden = true;
+  copyButton.hidden = switchButton.hidden = true;
   forgetBoxes();
 }
 
-function showDigit({ digit, confidence: sure, probabilities: values, input }) {
-  const [first, second] = values.map((p, d) => [p, d]).sort((a, b) => b[0] - a[0]);
-  showReading(String(digit), sure, sure < LOW_CONFIDENCE ? `Not sure: ${first[1]} or ${second[1]}?` : `It's a ${digit}.`);
-  showBars(values);
+/** No reading, as the drawing is not what the mode reads: why, in words, and what to do. */
+const showRefusal = (words, note) => showReading("?", words, note, "refused");
+
+function showDigit(answer) {
+  const { verdict, digit, confidence: sure, probabilities: values, input, number } = answer;
+  if (verdict === "not a digit" || verdict === "several digits") {
+    if (verdict === "not a digit") {
+      showRefusal("That doesn't look like a digit.", "Draw one digit, 0–9.");
+    } else {  // the number as Number mode reads it, if it finds more than one digit there
+      showRefusal(number?.length > 1 ? `That looks like ${number.length} digits: ${number}` : "That looks like several digits.",
+                  "Digit mode reads one digit at a time.");
+      switchButton.hidden = false;
+    }
+    which.textContent = "Read as if it were one digit:";  // the bars, none stressed: not an answer
+    showBars(values, false);
+  } else {
+    const [first, second] = values.map((p, d) => [p, d]).sort((a, b) => b[0] - a[0]);
+    const unsure = verdict === "unsure";
+    showReading(String(digit), unsure ? `Not sure: ${first[1]} or ${second[1]}?` : `It's a ${digit}.`,
+                `${percent(sure)} sure`, unsure ? "unsure" : "");
+    showBars(values);
+  }
   showPreview(input);
 }
 
-function showNumber({ number, confidence: sure, digits, alternatives: others }, size) {
-  showReading(number, sure, sure < LOW_CONFIDENCE ? `Not sure it's ${number}.` : `It's ${number}.`);
+function showNumber(answer, size) {
+  const { verdict, number, confidence: sure, digits, alternatives: others } = answer;
+  if (verdict === "not a number") {
+    showRefusal("That doesn't look like a number.", "Write digits 0–9 side by side.");
+    showBars(null);
+    showPreview(null);
+    return;
+  }
+  const unsure = verdict === "unsure";
+  showReading(number, unsure ? `Not sure — is it ${number}?` : `It's ${number}.`, `${percent(sure)} sure`,
+              unsure ? "unsure" : "");
   const likely = others.filter((other) => other.confidence >= LIKELY_ENOUGH).map((other) => other.number);
   alternatives.textContent = likely.length ? `or ${likely.join(", ")}?` : "";
   copyButton.hidden = false;
@@ -410,13 +466,8 @@ function showDigitOfNumber(digits, index) {
 
 /** No answer to show: the hint on an empty pad, or, `failed`, what went wrong. */
 function showNoAnswer(symbol, text, failed) {
+  showReading(symbol, text, "");
   document.body.classList.toggle("failed", failed);
-  readingOutput.classList.remove("unsure");
-  readingOutput.textContent = symbol;
-  message.textContent = text;
-  confidence.textContent = alternatives.textContent = which.textContent = "";
-  copyButton.hidden = true;
-  forgetBoxes();
   showBars(null);
   showPreview(null);
 }
@@ -445,6 +496,12 @@ $("#upload").addEventListener("change", (event) => {
   event.target.value = "";  // choosing the same file again is a new upload
 });
 copyButton.addEventListener("click", copyNumber);
+// Several digits drawn in Digit mode: read as a number, the drawing carried onto the
+// wide pad; focus goes to the mode now chosen, as the button itself is gone.
+switchButton.addEventListener("click", () => {
+  setMode("number", true);
+  $('input[name="mode"][value="number"]').focus();
+});
 for (const radio of document.querySelectorAll('input[name="mode"]')) {
   radio.addEventListener("change", () => setMode(radio.value));
 }
