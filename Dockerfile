@@ -15,6 +15,7 @@ COPY contract.py pen.py segments.py ./
 COPY serve/ serve/
 COPY web/ web/
 COPY artifacts/mnist.onnx artifacts/model.json artifacts/segments.onnx artifacts/segments.json artifacts/
+COPY artifacts/confusion-matrix.png artifacts/training-curves.png artifacts/reliability.png artifacts/
 
 RUN useradd --create-home --uid 10001 reader
 USER reader
