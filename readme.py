@@ -158,6 +158,10 @@ def numbers_table(numbers: dict) -> str:
         "",
         *rows,
         "",
+        "Verdicts given to these numbers (`number`, `unsure` under 0.8 confidence, `not a number`): "
+        + "; ".join(f"{spacing}: " + ", ".join(f"{verdict} {count}" for verdict, count in r["verdicts"].items())
+                    for spacing, r in spacings.items() if "verdicts" in r) + ".",
+        "",
         "The page sends what is drawn as strokes (JSON) rather than as a PNG; both through `make serve` under wrk "
         "as above:",
         "",

@@ -60,11 +60,12 @@ def reading(data: mnist.Mnist, per_spacing: int = PER_SPACING) -> dict:
     for seed, spacing in enumerate(SPACINGS, start=21):
         by_length = {length: {"numbers": 0, "right": 0} for length in LENGTHS}
         digits = digits_right = 0
-        times, misread = [], []
+        times, misread, verdicts = [], [], []
         for png, truth, _ in numbers(data.test_images, data.test_labels, per_spacing, seed, spacing, LENGTHS):
             started = time.perf_counter()
-            read = read_number(png, models)
+            read, verdict = read_number(png, models)
             times.append(time.perf_counter() - started)
+            verdicts.append(verdict)
             by_length[len(truth)]["numbers"] += 1
             by_length[len(truth)]["right"] += read == truth
             digits += len(truth)
@@ -77,19 +78,21 @@ def reading(data: mnist.Mnist, per_spacing: int = PER_SPACING) -> dict:
             "by_length": by_length, "digits": digits, "digits_right": digits_right,
             "p50_ms": milliseconds(np.median(times)), "p99_ms": milliseconds(np.percentile(times, 99)),
             "misread": misread[:10],  # [truth, reading], the first few: what to look at
+            "verdicts": {verdict: verdicts.count(verdict) for verdict in sorted(set(verdicts))},
         }
         print(f"   {spacing}: {result['spacings'][spacing]}", flush=True)
     return result
 
 
-def read_number(png: bytes, models: tuple[OnnxModel, OnnxModel]) -> str:
+def read_number(png: bytes, models: tuple[OnnxModel, OnnxModel]) -> tuple[str, str]:
     """A picture's number as serve/app.py's number_answer reads it (segment model, digit
-    model); "" if it is refused."""
+    model), and its verdict; "" and "refused" if it is refused."""
     try:
         with preprocess.decode(png) as image:
-            return number.read(*number.picture_ink(image), *models).text
+            found = number.read(*number.picture_ink(image), *models)
+            return found.text, found.verdict
     except preprocess.ImageError:
-        return ""
+        return "", "refused"
 
 
 def milliseconds(seconds: float) -> float:

@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 import pen
-from drawings.nondigits import FREE, PAD, arc, drawn, joined, line
+from drawings.nondigits import FREE, PAD, arc, drawn, field_of, joined, line
 
 MODEST = FREE._replace(rotation=8, shear=0.1, scale=(0.85, 1.15), wobble=0.015, offset=0.008)
 
@@ -54,3 +54,15 @@ STYLED: tuple[tuple[int, str], ...] = tuple(DIGITS)
 def sketch_digit(digit: int, style: str, rng: np.random.Generator, pad: int = PAD) -> pen.Strokes:
     """`digit` written in `style` as the page would send it from a `pad` px square pad."""
     return drawn(DIGITS[digit, style], rng, pad, MODEST)
+
+
+def fields(count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """`count` model inputs (float32, 28x28) of styled digits, STYLED taken in turn, as
+    the server frames strokes, and their digits. Training and evaluation use different
+    seeds: the templates are the same, the hands that vary them are not."""
+    rng = np.random.default_rng(seed)
+    styled = [STYLED[i % len(STYLED)] for i in range(count)]
+    made = np.zeros((count, pen.SIDE, pen.SIDE), dtype=np.float32)
+    for i, (digit, style) in enumerate(styled):
+        made[i] = field_of(sketch_digit(digit, style, rng))
+    return made, np.array([digit for digit, _ in styled], dtype=np.int64)

@@ -7,7 +7,7 @@
   alone as the digit model sees them, one call -> each digit the one both models
   find likeliest, and its box in the picture's pixels -> the next likeliest
   readings: one digit read otherwise -> the verdict: "not a number" if the digit
-  model finds a mark standing alone is not a digit (a letter, a doodle), "unsure"
+  model finds most marks standing alone are not digits (letters, doodles), "unsure"
   if the reading's confidence is under contract.UNSURE_BELOW, else "number".
 
 The segment model says whether a stretch is one whole digit and which; the digit
@@ -56,7 +56,7 @@ class Digit(NamedTuple):
 
 
 class Number(NamedTuple):
-    verdict: str  # "number"; "unsure" if its confidence is under contract.UNSURE_BELOW; "not a number"
+    verdict: str  # "number"; "unsure" if its confidence is under contract.UNSURE_BELOW; or "not a number"
     text: str
     confidence: float
     digits: list[Digit]
@@ -106,7 +106,8 @@ def read(ink: np.ndarray, pixel: float, segment_model: OnnxModel, digit_model: O
     digits = [Digit(int(p.argmax()), float(whole * p.max()), p, picture_box(number, box, pixel), field)
               for p, whole, box, field in zip(both, one_digit, chosen, fields)]
     confidence = float(np.prod([digit.confidence for digit in digits]))
-    if any(contract.verdict(p) == "not a digit" for p in read_alone):
+    refused = [contract.verdict(p) == "not a digit" for p in read_alone]
+    if refused and sum(refused) > len(refused) / 2:
         verdict = "not a number"
     else:
         verdict = "number" if confidence >= contract.UNSURE_BELOW else "unsure"

@@ -98,7 +98,7 @@ def test_page_shows_every_field_of_the_served_card(browser, server, served_card)
     expect(page.locator("#calibration-facts")).to_contain_text(str(card["training"]["temperature"]))
     expect(page.locator("#calibration-facts")).to_contain_text(f"{card['training']['test_calibration_error']:.2%}")
     expect(page.locator("#validation")).to_contain_text(f"{card['training']['val_accuracy']['several digits']:.2%}")
-    expect(page.locator("#training-facts")).to_contain_text("pose, aspect, shear, elastic, pen")
+    expect(page.locator("#training-facts")).to_contain_text(", ".join(card["training"]["augment"]))
     expect(page.locator("#facts")).to_contain_text(f"{card['training']['parameters']:,}")
     expect(page.locator("#parity")).to_contain_text(f"{card['parity']['argmax_agreement']:.2%}")
     for plot in ("confusion-matrix", "training-curves"):

@@ -20,8 +20,9 @@ def test_train_then_export_on_a_few_thousand_images(tmp_path):
     assert segment_metrics["history"]["loss"][-1] < segment_metrics["history"]["loss"][0]  # it learns
     assert segment_metrics["best_val_accuracy"] > 0.6  # eleven answers; most candidates are not one digit
     metrics = json.loads((tmp_path / "metrics.json").read_text())
-    # 3,000 digits, and non-digits and several-digit pictures in the full run's proportion to them.
-    assert metrics["train_size"] == 3000 + round(train.NON_DIGITS * 3000 / 55_000) + round(train.SEVERAL_DIGITS * 3000 / 55_000)
+    # 3,000 digits, and styled digits, non-digits and several-digit pictures in the full run's proportion to them.
+    assert metrics["train_size"] == 3000 + sum(round(count * 3000 / 55_000) for count in (
+        train.STYLED_DIGITS, train.NON_DIGITS, train.SEVERAL_DIGITS))
     assert metrics["epochs"] == 3 and metrics["temperature"] > 0
     # Far above chance (0.1) after seconds of training: 69% in one run of 3 epochs; 2 epochs
     # gave 42% to 62% from run to run (batch norm's averages have had few steps to settle).
