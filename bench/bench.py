@@ -9,7 +9,7 @@ even where the absolute figures move with the machine's load:
     (bench/numbers.py);
   - each stack as it is run: latency and throughput of /api/predict with bench/canvas.png
     and of /healthz (the framework's ceiling) under wrk at 1, 4, 16 (and 64) connections
-    (predictions: the middle of three runs),
+    (predictions: the middle of three runs at each, the concurrencies taking turns),
     cold start, peak worker memory, installed size;
   - the service behind nginx (`make stack`) against the service alone: throughput at
     1/4/16/64 connections, and a visitor's answers while 300 slow clients hold connections;
@@ -139,12 +139,22 @@ def wrk(url: str, connections: int, body: Path | None, content_type: str = "imag
             "socket_errors": socket_errors.group(1) if socket_errors else "none"}
 
 
-def median_wrk(url: str, connections: int, body: Path | None, content_type: str = "image/png") -> dict:
-    """The middle of three wrk runs by throughput: the machine is shared, and which worker
-    each kept-alive connection lands on varies from run to run."""
-    runs = sorted((wrk(url, connections, body, content_type) for _ in range(3)),
-                  key=lambda run: run["requests_per_second"])
-    return {**runs[1], "runs_requests_per_second": [run["requests_per_second"] for run in runs]}
+def median_wrk(loads: dict, rounds: int = 3) -> dict:
+    """Each load's middle run of `rounds` by throughput; `loads` maps a name to wrk()'s
+    arguments. The loads take turns, one run each per round, so that the shared
+    machine's load drifting over the minutes this takes moves them all alike rather
+    than whichever ran last; and which worker each kept-alive connection lands on
+    varies from run to run."""
+    runs = {name: [] for name in loads}
+    for _ in range(rounds):
+        for name, arguments in loads.items():
+            runs[name].append(wrk(*arguments))
+    middle = {}
+    for name, its_runs in runs.items():
+        its_runs.sort(key=lambda run: run["requests_per_second"])
+        middle[name] = {**its_runs[len(its_runs) // 2],
+                        "runs_requests_per_second": [run["requests_per_second"] for run in its_runs]}
+    return middle
 
 
 def start(command: list[str], url: str, png: bytes) -> tuple[subprocess.Popen, float]:
@@ -169,11 +179,10 @@ def measure_stack(name: str, command: list[str], url: str, png_path: Path, venv:
     print(f"== {name}", flush=True)
     process, cold_start = start(command, url, png_path.read_bytes())
     try:
-        result = {"name": name, "cold_start_s": cold_start, "predict": {}, "healthz": {}}
-        for connections in concurrency:
-            result["predict"][connections] = median_wrk(url + "/api/predict", connections, png_path)
-            result["healthz"][connections] = wrk(url + "/healthz", connections, None)
-            print(f"   c={connections}: predict {result['predict'][connections]}", flush=True)
+        predict = median_wrk({connections: (url + "/api/predict", connections, png_path) for connections in concurrency})
+        print(f"   predict {predict}", flush=True)
+        result = {"name": name, "cold_start_s": cold_start, "predict": predict,
+                  "healthz": {connections: wrk(url + "/healthz", connections, None) for connections in concurrency}}
         result["peak_worker_rss_mib"] = round(max(resident_kib(pid, "VmHWM") for pid in worker_pids_of(process))
                                               / 1024, 1)
     finally:
@@ -194,10 +203,9 @@ def behind_nginx(port: int, png_path: Path) -> dict:
     process, _ = start([str(VENVS / "serve/bin/python"), "-m", "deploy.stack", "--port", str(port), *OPEN_LIMITS],
                        url, png_path.read_bytes())
     try:
-        predict = {}
-        for connections in (*CONCURRENCY, MANY):
-            predict[connections] = median_wrk(url + "/api/predict", connections, png_path)
-            print(f"   c={connections}: predict {predict[connections]}", flush=True)
+        predict = median_wrk({connections: (url + "/api/predict", connections, png_path)
+                              for connections in (*CONCURRENCY, MANY)})
+        print(f"   predict {predict}", flush=True)
         return {"predict": predict}
     finally:
         stop(process)

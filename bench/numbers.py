@@ -164,14 +164,15 @@ def speed(data: mnist.Mnist, port: int = PORT) -> dict:
             bodies["number", "strokes"][0].write_text(json.dumps(pad_number(), separators=(",", ":")))
             bodies["number", "png"][0].write_bytes(number_png)
             sent = {f"{route}_{form}": answer(url, route, *body) for (route, form), body in bodies.items()}
+            runs = median_wrk({(connections, form): (f"{url}/api/predict", connections, *bodies["predict", form])
+                               for connections in CONCURRENCY for form in ("strokes", "png")})
             predict = {}
             for connections in CONCURRENCY:
-                both = {form: median_wrk(f"{url}/api/predict", connections, *bodies["predict", form])
-                        for form in ("strokes", "png")}
+                both = {form: runs[connections, form] for form in ("strokes", "png")}
                 ratio = both["strokes"]["requests_per_second"] / both["png"]["requests_per_second"]
                 predict[connections] = {**both, "strokes_over_png": round(ratio, 2)}
                 print(f"   c={connections}: predict {predict[connections]}", flush=True)
-            latency = {form: median_wrk(f"{url}/api/number", 1, *bodies["number", form]) for form in ("strokes", "png")}
+            latency = median_wrk({form: (f"{url}/api/number", 1, *bodies["number", form]) for form in ("strokes", "png")})
             print(f"   c=1: number {latency}", flush=True)
     finally:
         stop(process)
