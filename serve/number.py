@@ -33,6 +33,7 @@ from serve.model import OnnxModel
 
 MAX_DIGITS = 20
 WORK_SIDE = 768  # px: a picture's longer side once reduced; a number's digits are a fraction of it
+OVERSAMPLED = 4  # strokes are drawn with their ink this many times segments.LINE tall
 ALTERNATIVES = 3  # readings offered besides the best
 UNLIKELY = 1e-3  # a stretch whose likeliest digit is less likely than this is not tried, unless nothing else reads
 TOO_MANY = f"There are too many marks to be one number; at most {MAX_DIGITS} digits are read."
@@ -70,9 +71,18 @@ def picture_ink(image) -> tuple[np.ndarray, float]:
 
 
 def strokes_ink(drawn: pen.Strokes) -> tuple[np.ndarray, float]:
-    """Strokes drawn as ink, and the size of its pixels in the pad's units."""
-    ink = pen.draw(drawn, WORK_SIDE)
-    return ink, max(drawn.width, drawn.height) / max(ink.shape)
+    """Strokes drawn as ink, and the size of its pixels in the pad's units.
+
+    The line is read LINE px tall, so the strokes are drawn just big enough for
+    their ink to be OVERSAMPLED times that (scaling down is what smooths the
+    brush's hard edges), never bigger than a picture is read: drawing a wide pad
+    at WORK_SIDE and scaling it down again was a quarter of a number's time.
+    """
+    longer = max(drawn.width, drawn.height)
+    ys = np.concatenate([xy[:, 1] for xy in drawn.paths])
+    tall = min(ys.max() + drawn.brush / 2, drawn.height) - max(ys.min() - drawn.brush / 2, 0)
+    ink = pen.draw(drawn, min(WORK_SIDE, longer * OVERSAMPLED * segments.LINE / max(tall, drawn.brush)))
+    return ink, longer / max(ink.shape)
 
 
 def read(ink: np.ndarray, pixel: float, segment_model: OnnxModel, digit_model: OnnxModel) -> Number:
