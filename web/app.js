@@ -10,6 +10,10 @@
 // The answer's verdict says what to show: a digit (or a number), an unsure reading
 // with what else it may be, or, instead of a reading, that the drawing is not a
 // digit (not a number), or that it is several digits, which Number mode reads.
+//
+// Under every answer the person can say what it really is ("Wrong? Tell it the
+// right one"): the drawing goes to /api/feedback with that label, once, in the
+// background, and can be taken back with the token the server returns.
 
 const LOW_CONFIDENCE = 0.75;    // a number's digit below this is boxed as unsure
 const LIKELY_ENOUGH = 0.01;     // another reading of a number at least this likely is offered too
@@ -19,6 +23,7 @@ const MIN_STEP = 2;             // CSS px between the samples kept of a stroke: 
 const COPIED_MS = 1500;         // how long the Copy button says it copied
 const UPLOAD_SIDE = 1024;       // px: the longer side of an uploaded image, at most, as sent
 const UPLOAD_AS_IS = 1 << 20;   // bytes: a smaller file that fits UPLOAD_SIDE may go untouched
+const NOT_A_DIGIT = "not a digit";  // the label of a drawing that is no digit (or no number)
 
 const MODES = {
   digit: {
@@ -47,6 +52,10 @@ const switchButton = $("#switch");
 const which = $("#which");
 const probabilities = $("#probabilities");
 const preview = $("#preview");
+const correctionForm = $("#correction");
+const numberLabel = $("#number-label");
+const thanks = $("#thanks");
+const takeBackButton = $("#take-back");
 
 let mode = "digit";
 const strokes = [];
@@ -56,6 +65,9 @@ let predictTimer = null;
 let inFlight = null;     // AbortController of the request being answered
 let found = [];          // the digits of the number shown, each box in fractions of the picture read
 let copiedTimer = null;
+let answered = null;     // the answer a correction may be sent for: {drawing, predicted, model, key}
+let kept = null;         // {id, token} of the correction sent for it, which can be taken back
+let correctionTurn = 0;  // counts answers, so a late reply about an older one is not shown
 
 const percent = (p) => `${(p * 100).toFixed(1)}%`;
 
@@ -137,10 +149,14 @@ function render() {
   });
 }
 
-/** The boxes belong to the picture that was read; once it changes they would box the wrong ink. */
+/**
+ * The boxes, and the correction offered, belong to the picture that was read; once it
+ * changes they would box the wrong ink, and label the wrong drawing.
+ */
 function forgetBoxes() {
   found = [];
   boxes.replaceChildren();
+  withdrawCorrection();
 }
 
 pad.addEventListener("pointerdown", (event) => {
@@ -269,7 +285,7 @@ function predictDrawing() {
     return;
   }
   const drawing = drawingAsStrokes();
-  ask(JSON.stringify(drawing), { "Content-Type": "application/json" }, [drawing.width, drawing.height]);
+  ask(JSON.stringify(drawing), { "Content-Type": "application/json" }, [drawing.width, drawing.height], { strokes: drawing });
 }
 
 /** An upload's size as sent: its longer side at most UPLOAD_SIDE. */
@@ -316,15 +332,16 @@ async function predictUpload(file) {
 function askAboutUpload() {
   const form = new FormData();
   form.append("image", uploaded.body);
-  ask(form, {}, uploaded.size);
+  ask(form, {}, uploaded.size, { image: uploaded.body });
 }
 
 /**
  * POSTs what is on the pad, `size` [width, height] in the units of the boxes a number's
  * answer has (unknown for an image the browser cannot show); a newer question aborts
- * an older one still in flight.
+ * an older one still in flight. `drawing` ({strokes} or {image}) is what a correction
+ * of the answer sends.
  */
-async function ask(body, headers, size) {
+async function ask(body, headers, size, drawing) {
   inFlight?.abort();
   const controller = new AbortController();
   inFlight = controller;
@@ -334,8 +351,10 @@ async function ask(body, headers, size) {
     const response = await fetch(MODES[mode].url, { method: "POST", body, headers, signal: controller.signal });
     const answer = await response.json().catch(() => null);
     if (controller !== inFlight) return;
-    if (response.ok && answer) show(answer);
-    else showError(answer?.error ?? `The server answered ${response.status} ${response.statusText}.`);
+    if (response.ok && answer) {
+      show(answer);
+      offerCorrection(drawing, answer);
+    } else showError(answer?.error ?? `The server answered ${response.status} ${response.statusText}.`);
   } catch (error) {
     if (error.name !== "AbortError") showError("Cannot reach the server. Check the connection and try again.");
   } finally {
@@ -485,6 +504,107 @@ async function copyNumber() {
   clearTimeout(copiedTimer);
   copiedTimer = setTimeout(() => (copyButton.textContent = "Copy"), COPIED_MS);
 }
+
+// ---- corrections ---------------------------------------------------------
+
+/** What the answer read, as a correction's "predicted" says it. */
+function readingOf({ verdict, digit, number }) {
+  if (verdict === "not a digit" || verdict === "not a number") return NOT_A_DIGIT;
+  return number ?? String(digit);
+}
+
+function offerCorrection(drawing, answer) {
+  const key = Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+  answered = { drawing, predicted: readingOf(answer), model: answer.model, key };
+  numberLabel.value = "";
+  correctionForm.hidden = false;
+}
+
+function withdrawCorrection() {
+  correctionTurn += 1;
+  answered = kept = null;
+  correctionForm.hidden = true;
+  showThanks("");
+}
+
+function showThanks(text, canTakeBack = false) {
+  thanks.firstElementChild.textContent = text;
+  takeBackButton.hidden = !canTakeBack;
+}
+
+/** An upload as the data URL the JSON body carries. */
+const dataUrl = (blob) => new Promise((resolve, reject) => {
+  const reader = new FileReader();
+  reader.onload = () => resolve(reader.result);
+  reader.onerror = () => reject(reader.error);
+  reader.readAsDataURL(blob);
+});
+
+/**
+ * Sends the answer's drawing with what it really is, once; the page does not wait on
+ * it. If it cannot be sent, the form comes back, and sending again carries the same
+ * key, so the server keeps it once however many tries reach it.
+ */
+async function sendCorrection(label) {
+  const sending = answered;
+  const turn = correctionTurn;
+  if (!sending) return;
+  answered = null;
+  correctionForm.hidden = true;
+  showThanks("Sending…");
+  const { drawing, predicted, model, key } = sending;
+  let reply = null;
+  let failure = "cannot reach the server";
+  try {
+    const body = { label, predicted, model, key, ...(drawing.strokes ? drawing : { image: await dataUrl(drawing.image) }) };
+    const response = await fetch("/api/feedback", { method: "POST", headers: { "Content-Type": "application/json" },
+                                                    body: JSON.stringify(body) });
+    reply = await response.json().catch(() => null);
+    if (!response.ok) failure = reply?.error ?? `the server answered ${response.status}`;
+    else if (!reply) failure = "the server's answer was unreadable";
+  } catch {}
+  if (turn !== correctionTurn) return;  // another drawing since: this answer is gone
+  if (reply?.delete_token) {
+    kept = { id: reply.id, token: reply.delete_token };
+    showThanks("Thank you: it will help the model learn.", true);
+  } else {
+    answered = sending;
+    correctionForm.hidden = false;
+    showThanks(`Not sent: ${failure}.`);
+  }
+}
+
+async function takeBack() {
+  const taking = kept;
+  if (!taking) return;
+  takeBackButton.hidden = true;
+  const response = await fetch(`/api/feedback/${taking.id}`, {
+    method: "DELETE", headers: { Authorization: `Bearer ${taking.token}` },
+  }).catch(() => null);
+  if (taking !== kept) return;
+  if (response?.ok) {
+    kept = null;
+    showThanks("Taken back: your drawing is not kept.");
+  } else {
+    showThanks("Could not take it back. Try again.", true);
+  }
+}
+
+const digitChoices = [..."0123456789", NOT_A_DIGIT].map((label) => {
+  const button = document.createElement("button");
+  button.type = "button";
+  button.textContent = label === NOT_A_DIGIT ? "Not a digit" : label;
+  if (label === NOT_A_DIGIT) button.className = "not-digit";
+  button.addEventListener("click", () => sendCorrection(label));
+  return button;
+});
+$("#correct-digit").append(...digitChoices);
+$("#not-number").addEventListener("click", () => sendCorrection(NOT_A_DIGIT));
+correctionForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  sendCorrection(numberLabel.value);
+});
+takeBackButton.addEventListener("click", takeBack);
 
 // ---- wiring --------------------------------------------------------------
 
