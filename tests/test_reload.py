@@ -15,10 +15,12 @@ import requests
 import contract
 from bench.soak import worker_pids
 from tests.conftest import ROOT, SERVE_PYTHON, RunningServer
+from tests.test_api import metric
 
 SERVED = [name for spec in (contract.DIGITS, contract.SEGMENTS) for name in (spec.onnx_file, spec.card_file)]
 CANVAS = (ROOT / "bench" / "canvas.png").read_bytes()  # a 7 drawn on the page
 ROUTES = {"/api/predict": 3, "/api/number": 1}  # clients of each
+MODEL_OF = {"/api/predict": contract.DIGITS, "/api/number": contract.SEGMENTS}  # the model each answer names
 
 
 def model_id(path) -> str:
@@ -93,23 +95,25 @@ class Load:
 
 def test_sighup_serves_the_new_models_without_dropping_a_request(tmp_path):
     server = served_copy(tmp_path)
-    old = {route: model_id(tmp_path / spec.onnx_file)
-           for route, spec in zip(ROUTES, (contract.DIGITS, contract.SEGMENTS))}
+    old = {route: model_id(tmp_path / spec.onnx_file) for route, spec in MODEL_OF.items()}
     try:
         assert int((tmp_path / "serve.pid").read_text()) == server.process.pid
         workers = worker_pids(server.process.pid)
         with Load(server.url) as load:
             time.sleep(2)
-            new = {route: new_version(tmp_path, spec) for route, spec in zip(ROUTES, (contract.DIGITS, contract.SEGMENTS))}
+            new = {route: new_version(tmp_path, spec) for route, spec in MODEL_OF.items()}
             reloaded_at = reload(tmp_path)
             time.sleep(6)
         card = requests.get(server.url + "/api/model", timeout=10).json()
+        metrics = requests.get(server.url + "/metrics", timeout=10).text
         replacements = worker_pids(server.process.pid)
     finally:
         output = server.stop()
     assert {status for _, _, status, _ in load.answers} == {200}, output  # not one request failed
     assert len(replacements) == 2 and not set(workers) & set(replacements)
     assert card["sha256"].startswith(new["/api/predict"])  # the card beside the new model is served with it
+    assert metric(metrics, "digit_reader_model_info", model=new["/api/predict"]) == 1
+    assert metric(metrics, "digit_reader_model_info", model=old["/api/predict"]) == 0  # no live worker serves it
     for route in ROUTES:
         assert old[route] != new[route]
         assert set(load.models(route, until=reloaded_at)) == {old[route]}
