@@ -3,8 +3,10 @@
 PYTHON ?= python3
 VENV := .venv
 export TF_CPP_MIN_LOG_LEVEL := 2
+# Where `make serve` and `make stack` write the service's process id, for `make reload`.
+PID_FILE ?= run/serve.pid
 
-.PHONY: train export serve stack test screenshots bench image browser nginx clean
+.PHONY: train export serve reload stack test screenshots bench image browser nginx clean
 
 # ARGS go to the digit model's training, SEGMENT_ARGS to the segment model's (train/segments.py).
 train: $(VENV)/train/ready
@@ -16,11 +18,17 @@ export: $(VENV)/train/ready
 	$(VENV)/train/bin/python -m readme
 
 serve: $(VENV)/serve/ready
-	$(VENV)/serve/bin/python -m serve $(ARGS)
+	@mkdir -p $(dir $(PID_FILE))
+	$(VENV)/serve/bin/python -m serve --pid-file=$(PID_FILE) $(ARGS)
+
+# The running service serves the model files as they are now (checked first), without dropping a request.
+reload: $(VENV)/serve/ready
+	$(VENV)/serve/bin/python -m serve.reload --pid-file=$(PID_FILE)
 
 # The service behind nginx, as in production: http://127.0.0.1:8080
 stack: $(VENV)/serve/ready nginx
-	$(VENV)/serve/bin/python -m deploy.stack $(ARGS)
+	@mkdir -p $(dir $(PID_FILE))
+	$(VENV)/serve/bin/python -m deploy.stack --pid-file=$(PID_FILE) $(ARGS)
 
 test: $(VENV)/test/ready $(VENV)/serve/ready browser nginx
 	$(VENV)/test/bin/python -m pytest tests $(ARGS)

@@ -37,6 +37,7 @@ SEGMENTS = Model("segments", "segments.keras", "segments-metrics.json", "segment
 NOT_A_DIGIT, SEVERAL_DIGITS = 10, 11  # DIGITS' outputs after the ten digits
 
 NOT_ONE_DIGIT = 10  # SEGMENTS' last output: a piece of a digit, several digits, or none
+PLOTS = ("confusion-matrix", "training-curves", "reliability")  # PNGs training draws beside the models, served with the card
 
 # How the digit model's calibrated probabilities become a verdict. Calibrated, they
 # mean what they say, so the thresholds are plain odds, not tuned: serve answers with

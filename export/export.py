@@ -14,6 +14,13 @@ candidates of numbers written with test digits (max |p_onnx - p_keras| < 1e-4, s
 argmax on >= 99.99%), or export fails. The digit model's card says how often each
 verdict (contract.verdict) is given to test digits and to test non-digits, and
 carries what its training measured, for the page's model card.
+
+Nor is a worse model served by accident: a digit model whose test accuracy in
+onnxruntime is more than 0.05 points below the served one's (the accuracy in the
+card beside the ONNX file it would replace, when that card describes that file) is
+refused, unless --allow-worse. Both models are converted and checked in a staging
+folder inside the artifacts folder, and moved over the served files only when every
+check has passed: a refused export leaves them as they were.
 """
 
 import argparse
@@ -22,6 +29,7 @@ import hashlib
 import json
 import platform
 import sys
+import tempfile
 from pathlib import Path
 
 import keras
@@ -43,6 +51,7 @@ CARRIED = ("test_accuracy", "per_class_accuracy", "confusion_matrix", "test_cali
            "val_accuracy", "parameters", "epochs", "best_epoch", "wall_time_seconds", "augment")  # from metrics.json
 MAX_PROBABILITY_DIFFERENCE = 1e-4
 MIN_ARGMAX_AGREEMENT = 0.9999
+MAX_ACCURACY_DROP = 0.0005  # below the served digit model's test accuracy: 0.05 points, 5 of the 10,000 digits
 
 
 class ExportError(Exception):
@@ -113,10 +122,10 @@ def describe(session: onnxruntime.InferenceSession, onnx_path: Path, parity: dic
     }
 
 
-def export(spec: contract.Model, artifacts: Path, images: np.ndarray) -> tuple[dict, np.ndarray]:
-    """Converts one model and checks it on `images`; its card is written with what
-    `main` adds to it. Returns the card and ONNX's probabilities."""
-    keras_path, onnx_path = artifacts / spec.keras_file, artifacts / spec.onnx_file
+def export(spec: contract.Model, artifacts: Path, staging: Path, images: np.ndarray) -> tuple[dict, np.ndarray]:
+    """Converts one model from `artifacts` into `staging` and checks it on `images`;
+    `main` adds to its card. Returns the card and ONNX's probabilities."""
+    keras_path, onnx_path = artifacts / spec.keras_file, staging / spec.onnx_file
     if not keras_path.is_file():
         sys.exit(f"error: {keras_path} not found; run `make train` first")
     model = keras.models.load_model(keras_path)
@@ -125,11 +134,29 @@ def export(spec: contract.Model, artifacts: Path, images: np.ndarray) -> tuple[d
     try:
         parity, probabilities = check_parity(model, spec, session, images)
     except ExportError as error:
-        onnx_path.unlink()
         sys.exit(f"error: {spec.name}: {error}")
-    print(f"wrote {onnx_path} ({onnx_path.stat().st_size / 1e6:.2f} MB): max |p_onnx - p_keras| "
+    print(f"converted {spec.keras_file} ({onnx_path.stat().st_size / 1e6:.2f} MB): max |p_onnx - p_keras| "
           f"{parity['max_probability_difference']:.1e}, argmax agreement {parity['argmax_agreement']:.4%}")
     return describe(session, onnx_path, parity), probabilities
+
+
+def served_accuracy(artifacts: Path) -> float | None:
+    """The test accuracy of the digit model served from `artifacts`: its card's, if the
+    card there describes the ONNX file there (the same sha256); else None."""
+    onnx_path, card_path = artifacts / contract.DIGITS.onnx_file, artifacts / contract.DIGITS.card_file
+    if not (onnx_path.is_file() and card_path.is_file()):
+        return None
+    card = json.loads(card_path.read_text())
+    if card.get("sha256") != hashlib.sha256(onnx_path.read_bytes()).hexdigest():
+        return None
+    return card.get("test_accuracy")
+
+
+def check_not_worse(accuracy: float, served: float | None) -> None:
+    """Raises ExportError if `accuracy` is more than MAX_ACCURACY_DROP below `served`."""
+    if served is not None and round(served - accuracy, 6) > MAX_ACCURACY_DROP:
+        raise ExportError(f"test accuracy {accuracy:.2%} in onnxruntime is {(served - accuracy) * 100:.2f} points "
+                          f"below the served model's {served:.2%} (at most {MAX_ACCURACY_DROP * 100:.2f} allowed)")
 
 
 def main(argv=None):
@@ -137,6 +164,8 @@ def main(argv=None):
     parser.add_argument("--data", help="directory of the MNIST IDX files (default: see mnist/)")
     parser.add_argument("--artifacts", type=Path, default=contract.ARTIFACTS,
                         help="directory holding the .keras files; the ONNX files and cards go there")
+    parser.add_argument("--allow-worse", action="store_true",
+                        help="export a digit model less accurate than the one served from --artifacts")
     args = parser.parse_args(argv)
     try:
         data = mnist.load(args.data)
@@ -147,20 +176,37 @@ def main(argv=None):
                  "non-digits (kinds trained on)": nondigits.fields(TEST_NON_DIGITS, 0, nondigits.TRAINED, data.test_images)[0],
                  "non-digits (kinds held out)": nondigits.fields(TEST_NON_DIGITS, 0, nondigits.HELD_OUT, data.test_images)[0],
                  "several digits": nondigits.several_digits(data.test_images, data.test_labels, TEST_NON_DIGITS, 0)[0]}
-    card, probabilities = export(contract.DIGITS, args.artifacts, np.concatenate(list(test_sets.values()))[..., None])
+    served = None if args.allow_worse else served_accuracy(args.artifacts)  # read before anything is replaced
+    with tempfile.TemporaryDirectory(prefix=".export-", dir=args.artifacts) as staging:
+        staging = Path(staging)
+        export_both(args.artifacts, staging, data, test_sets, served)
+        for spec in (contract.DIGITS, contract.SEGMENTS):  # each a rename within one file system
+            for name in (spec.onnx_file, spec.card_file):
+                (staging / name).replace(args.artifacts / name)
+                print(f"wrote {args.artifacts / name}")
+
+
+def export_both(artifacts: Path, staging: Path, data: mnist.Mnist, test_sets: dict[str, np.ndarray],
+                served: float | None) -> None:
+    """Both models' ONNX files and cards in `staging`, every check passed."""
+    card, probabilities = export(contract.DIGITS, artifacts, staging, np.concatenate(list(test_sets.values()))[..., None])
     card["input_convention"] = "float32 in [0, 1], white ink on black, digit box 20x20 centred by mass in 28x28"
     card["outputs_meaning"] = [str(digit) for digit in range(10)] + ["not a digit", "several digits"]
     card["verdicts"] = verdict_shares(test_sets, probabilities)
     card["test_accuracy"] = float((probabilities[:len(data.test_labels), :contract.NOT_A_DIGIT].argmax(1)
                                    == data.test_labels).mean())
-    trained = json.loads((args.artifacts / contract.DIGITS.metrics_file).read_text())
+    trained = json.loads((artifacts / contract.DIGITS.metrics_file).read_text())
     card["training"] = {key: trained[key] for key in CARRIED}
     print(f"digits: onnxruntime test accuracy {card['test_accuracy']:.4%}; verdicts {card['verdicts']}")
-    write_card(contract.DIGITS, args.artifacts, card)
+    try:
+        check_not_worse(card["test_accuracy"], served)
+    except ExportError as error:
+        sys.exit(f"error: digits: {error}: nothing written; --allow-worse exports it anyway")
+    write_card(contract.DIGITS, staging, card)
 
-    card, _ = export(contract.SEGMENTS, args.artifacts, number_fields(data))
+    card, _ = export(contract.SEGMENTS, artifacts, staging, number_fields(data))
     card["input_convention"] = "float32 in [0, 1]: a stretch of a number's line as segments.fields draws it"
-    write_card(contract.SEGMENTS, args.artifacts, card)
+    write_card(contract.SEGMENTS, staging, card)
 
 
 def verdict_shares(test_sets: dict[str, np.ndarray], probabilities: np.ndarray) -> dict[str, dict[str, float]]:

@@ -7,13 +7,22 @@ Settings come from flags, else environment variables, else defaults:
   --max-body-bytes MAX_BODY_BYTES (2 MiB)
   --max-requests MAX_REQUESTS (5000: a worker is replaced after about this many requests)
   --access-log / --no-access-log  ACCESS_LOG (1): one JSON line per request on stdout
+  --pid-file PID_FILE (none): where the master writes its process id (`make reload` reads it)
 
-The model is checked once before any worker starts, so a missing or broken file
-stops start-up with one line; then each worker loads its own copy, and gunicorn
-replaces any worker that dies. The master never imports onnxruntime, not even to
-check the model (`python -m serve.model` does that in a process of its own): a worker forked from a process
-that has imported it aborts when it exits. The master also makes the directory where
-every worker keeps its Prometheus metrics, and removes it when it stops.
+The models are checked before any worker starts, so a missing or broken file stops
+start-up with one line, and copied, as checked, into a directory of the master's
+own: every worker loads that copy, and gunicorn replaces any worker that dies. The
+master never imports onnxruntime, not even to check the model (`python -m
+serve.model` does that in a process of its own): a worker forked from a process that
+has imported it aborts when it exits.
+
+SIGHUP (`make reload`) serves the model files as they are now: the master checks and
+copies them again, then gunicorn starts new workers, which load the new copy, and
+stops the old ones once they have answered the requests they hold. If the new files
+fail the check, the error is logged and the new workers load the copy the old ones
+did: a worker that cannot load its model would stop gunicorn altogether (it halts
+when a worker fails to boot). The same directory holds every worker's Prometheus
+metrics; the master removes it when it stops.
 """
 
 import argparse
@@ -34,14 +43,41 @@ from serve import MAX_BODY_BYTES
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL = contract.ARTIFACTS / contract.DIGITS.onnx_file
 M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
+error_log = logging.getLogger("gunicorn.error")  # the master's log, as gunicorn sets it up
+
+
+class ModelRefused(Exception):
+    """The model files failed `python -m serve.model`; the message is its one line."""
 
 
 class Server(BaseApplication):
     """gunicorn configured from code rather than a config file."""
 
-    def __init__(self, settings: argparse.Namespace):
-        self.settings = settings
+    def __init__(self, settings: argparse.Namespace, run_dir: Path):
+        self.settings, self.run_dir = settings, run_dir
+        self.copies = []  # directories of checked model files, the one workers load last
         super().__init__()
+
+    def copy_models(self) -> None:
+        """Checks the model files and copies them for the workers to load; ModelRefused if they fail."""
+        into = Path(tempfile.mkdtemp(prefix="models-", dir=self.run_dir))
+        check = subprocess.run([sys.executable, "-m", "serve.model", str(self.settings.model), "--into", str(into)],
+                               cwd=PROJECT_ROOT, capture_output=True, text=True)
+        if check.returncode:
+            shutil.rmtree(into)
+            raise ModelRefused(check.stdout.strip() or check.stderr.strip())
+        error_log.info("%s", check.stdout.strip())
+        self.copies.append(into)
+        while len(self.copies) > 2:  # old workers answering their last requests may still read the one before
+            shutil.rmtree(self.copies.pop(0))
+
+    def reload(self):
+        """On SIGHUP, in the master, before gunicorn starts the new workers."""
+        try:
+            self.copy_models()
+        except ModelRefused as refused:
+            error_log.error("%s: new workers load the model checked before, %s", refused, self.copies[-1])
+        super().reload()
 
     def load_config(self):
         settings = self.settings
@@ -61,7 +97,7 @@ class Server(BaseApplication):
         self.cfg.set("max_requests_jitter", settings.max_requests // 10)
         self.cfg.set("post_fork", return_big_buffers_to_the_system)
         self.cfg.set("child_exit", forget_worker_metrics)
-        self.cfg.set("on_exit", remove_metrics)  # in the master alone: workers exit through main() too
+        self.cfg.set("pidfile", self.settings.pid_file and str(self.settings.pid_file))
         self.cfg.set("control_socket_disable", True)  # no socket file on disk; signals suffice
 
     def load(self):
@@ -72,7 +108,7 @@ class Server(BaseApplication):
             log.addHandler(logging.StreamHandler(sys.stdout))
             log.setLevel(logging.INFO)
             log.propagate = False
-        return create_app(self.settings.model, max_body_bytes=self.settings.max_body_bytes)
+        return create_app(self.copies[-1] / self.settings.model.name, max_body_bytes=self.settings.max_body_bytes)
 
 
 def return_big_buffers_to_the_system(server, worker):
@@ -95,10 +131,6 @@ def forget_worker_metrics(server, worker):
     multiprocess.mark_process_dead(worker.pid)
 
 
-def remove_metrics(server):
-    shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
-
-
 def parse_settings(argv=None) -> argparse.Namespace:
     """Flags, else environment variables; argparse checks both (string defaults go
     through `type` too), so PORT=eighty is one clear error, not a traceback."""
@@ -113,19 +145,28 @@ def parse_settings(argv=None) -> argparse.Namespace:
     parser.add_argument("--max-requests", type=int, default=env("MAX_REQUESTS", "5000"))
     parser.add_argument("--access-log", action=argparse.BooleanOptionalAction,
                         default=env("ACCESS_LOG", "1") != "0", help="one JSON line per request on stdout")
+    parser.add_argument("--pid-file", type=Path, default=env("PID_FILE"), help="where the master writes its pid")
     settings = parser.parse_args(argv)
     settings.model = settings.model.resolve()  # the check below runs from the project root
+    if settings.pid_file:
+        settings.pid_file = settings.pid_file.resolve()
     return settings
 
 
 def main(argv=None):
     settings = parse_settings(argv)
-    check = subprocess.run([sys.executable, "-m", "serve.model", str(settings.model)],
-                           cwd=PROJECT_ROOT, capture_output=True, text=True)
-    if check.returncode:
-        sys.exit(check.stdout.strip() or check.stderr.strip())
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="digit-reader-metrics-")
-    Server(settings).run()
+    run_dir = Path(tempfile.mkdtemp(prefix="digit-reader-"))
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(run_dir / "metrics")
+    (run_dir / "metrics").mkdir()
+    server, master = Server(settings, run_dir), os.getpid()
+    try:
+        server.copy_models()
+        server.run()
+    except ModelRefused as refused:
+        sys.exit(str(refused))
+    finally:  # workers leave through here too, and so does gunicorn when it cannot start (a live pid file)
+        if os.getpid() == master:
+            shutil.rmtree(run_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":

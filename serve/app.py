@@ -9,7 +9,7 @@
     POST /api/number               a written number (the same bodies as /api/predict): its
                                    digits, each with its box and input (serve/number.py)
     GET  /api/model                model.json of the served model
-    GET  /api/model/<plot>.png     its plots beside it (PLOTS), for the model card page (web/model.html)
+    GET  /api/model/<plot>.png     its plots beside it (contract.PLOTS), for the model card page (web/model.html)
     GET  /api/openapi.json         the OpenAPI 3 document of all of this
     GET  /livez /readyz /healthz   the process answers / the model is warmed up / both
     GET  /metrics                  Prometheus metrics of every worker
@@ -44,7 +44,6 @@ SERVE_DIR = Path(__file__).resolve().parent
 WEB_DIR = SERVE_DIR.parent / "web"
 MAX_BATCH = 256
 MAX_BATCH_PIXELS = 16_000_000  # decoded pixels of a whole batch: about 0.5 CPU-second at the most
-PLOTS = ("confusion-matrix", "training-curves", "reliability")  # made by training, beside the model file
 IMAGE_TYPES = {"image/png", "image/jpeg", "image/webp", "image/gif", "image/bmp", "image/x-ms-bmp"}
 STATUS_OF = {preprocess.UnsupportedImage: 415, preprocess.ImageTooLarge: 413, preprocess.EmptyDrawing: 422,
              number.TooManyMarks: 422, number.NoDigits: 422}
@@ -80,7 +79,7 @@ def create_app(model_path, web_dir=WEB_DIR, max_body_bytes=MAX_BODY_BYTES) -> bo
     app.post("/api/predict/batch", callback=lambda: {"predictions": answers(model_inputs(batch_images()))})
     app.post("/api/number", callback=lambda: number_answer(drawing()))
     app.get("/api/model", callback=lambda: model.card)
-    app.get(f"/api/model/<plot:re:{'|'.join(PLOTS)}>.png",
+    app.get(f"/api/model/<plot:re:{'|'.join(contract.PLOTS)}>.png",
             callback=lambda plot: bottle.static_file(f"{plot}.png", root=str(Path(model_path).parent)))
     app.get("/api/openapi.json", callback=lambda: bottle.static_file("openapi.json", root=str(SERVE_DIR)))
     app.get("/livez", callback=lambda: {"status": "ok"})

@@ -1,11 +1,16 @@
 """The exported models, run by onnxruntime: the only inference code serving needs.
 
-`python -m serve.model PATH` checks a digit model file: one line, and exit status 1
-if it cannot serve.
+`python -m serve.model PATH` checks a digit model file and the segment model beside
+it: one line, and exit status 1 if they cannot serve. With `--into DIR` it also
+copies them, their cards and plots into DIR, exactly the files it checked: the
+service's workers load that copy, so a file replaced or broken in artifacts/ reaches
+them only when the service is told to reload and the check passes again.
 """
 
+import argparse
 import hashlib
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -63,13 +68,44 @@ class OnnxModel:
         """The card written at export beside the model, or the little known without it."""
         card_path = self.path.with_name(self.spec.card_file)
         if card_path.is_file():
-            return json.loads(card_path.read_text())
+            try:
+                return json.loads(card_path.read_text())
+            except ValueError:
+                raise ModelError(f"{card_path} is not valid JSON") from None
         return {"file": self.path.name, "sha256": self.sha256}
 
 
-if __name__ == "__main__":
+def copy_checked(models: list[OnnxModel], into: Path) -> None:
+    """Copies each model file as it was checked (a file changed meanwhile is a
+    ModelError), the cards as they were read, and the plots beside the first."""
+    for model in models:
+        try:
+            data = model.path.read_bytes()
+        except OSError:
+            data = b""  # gone meanwhile: as changed
+        if hashlib.sha256(data).hexdigest() != model.sha256:
+            raise ModelError(f"{model.path} changed while it was checked: replace model files by renaming them into place")
+        (into / model.path.name).write_bytes(data)
+        (into / model.spec.card_file).write_text(json.dumps(model.card, indent=2) + "\n")
+    for plot in contract.PLOTS:
+        if (source := models[0].path.with_name(f"{plot}.png")).is_file():
+            shutil.copyfile(source, into / source.name)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m serve.model",
+                                     description="Check a digit model file and the segment model beside it.")
+    parser.add_argument("path", type=Path)
+    parser.add_argument("--into", type=Path, help="copy the files checked, their cards and plots into this directory")
+    args = parser.parse_args(argv)
     try:
-        model = OnnxModel(Path(sys.argv[1]))
+        models = [OnnxModel(args.path), OnnxModel(args.path.with_name(contract.SEGMENTS.onnx_file), contract.SEGMENTS)]
+        if args.into:
+            copy_checked(models, args.into)
     except ModelError as error:
         sys.exit(f"error: {error}")
-    print(f"ok: {model.path} (sha256 {model.sha256[:12]})")
+    print(f"ok: {args.path} (sha256 {models[0].sha256[:12]}), segment model sha256 {models[1].sha256[:12]}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,6 +1,8 @@
-"""Smoke run of the first two stages with TensorFlow for real: train -> export -> parity."""
+"""Smoke run of the first two stages with TensorFlow for real: train -> export -> parity,
+and export refusing the smoke model where a better one is served."""
 
 import json
+import shutil
 
 import keras
 import numpy as np
@@ -9,17 +11,36 @@ import pytest
 
 import contract
 from export import export
+from tests.conftest import ROOT
 from train import segments, train
 
+TRAINED = (contract.DIGITS.keras_file, contract.DIGITS.metrics_file, contract.SEGMENTS.keras_file)
 
-def test_train_then_export_on_a_few_thousand_images(tmp_path):
-    train.main(["--epochs", "3", "--limit", "3000", "--seed", "3", "--out", str(tmp_path)])
-    segments.main(["--epochs", "2", "--numbers", "300", "--batch-size", "256", "--seed", "3", "--out", str(tmp_path)])
-    segment_metrics = json.loads((tmp_path / contract.SEGMENTS.metrics_file).read_text())
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory):
+    """Both models trained for seconds on a few thousand images: far worse than the committed ones."""
+    out = tmp_path_factory.mktemp("smoke")
+    train.main(["--epochs", "3", "--limit", "3000", "--seed", "3", "--out", str(out)])
+    segments.main(["--epochs", "2", "--numbers", "300", "--batch-size", "256", "--seed", "3", "--out", str(out)])
+    return out
+
+
+def serve_committed(folder) -> dict[str, bytes]:
+    """Copies of the committed ONNX files and cards in `folder`, as if served from there; returns them."""
+    served = {name: (ROOT / "artifacts" / name).read_bytes() for spec in (contract.DIGITS, contract.SEGMENTS)
+              for name in (spec.onnx_file, spec.card_file)}
+    for name, content in served.items():
+        (folder / name).write_bytes(content)
+    return served
+
+
+def test_train_then_export_on_a_few_thousand_images(smoke_run):
+    segment_metrics = json.loads((smoke_run / contract.SEGMENTS.metrics_file).read_text())
     assert segment_metrics["numbers"] == 300 and segment_metrics["train_candidates"] > 300 * 3
     assert segment_metrics["history"]["loss"][-1] < segment_metrics["history"]["loss"][0]  # it learns
     assert segment_metrics["best_val_accuracy"] > 0.6  # eleven answers; most candidates are not one digit
-    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    metrics = json.loads((smoke_run / "metrics.json").read_text())
     # 3,000 digits, and styled digits, non-digits and several-digit pictures in the full run's proportion to them.
     assert metrics["train_size"] == 3000 + sum(round(count * 3000 / 55_000) for count in (
         train.STYLED_DIGITS, train.NON_DIGITS, train.SEVERAL_DIGITS))
@@ -29,21 +50,56 @@ def test_train_then_export_on_a_few_thousand_images(tmp_path):
     assert metrics["test_accuracy"] > 0.3
     assert len(metrics["per_class_accuracy"]) == 10 and len(metrics["history"]["val_accuracy"]) == 3
     for plot in ("training-curves.png", "confusion-matrix.png", "reliability.png"):
-        assert (tmp_path / plot).read_bytes()[:4] == b"\x89PNG"
+        assert (smoke_run / plot).read_bytes()[:4] == b"\x89PNG"
 
-    export.main(["--artifacts", str(tmp_path)])
-    card = json.loads((tmp_path / "model.json").read_text())
+    served = serve_committed(smoke_run)
+    export.main(["--artifacts", str(smoke_run), "--allow-worse"])  # over the better committed model, deliberately
+    card = json.loads((smoke_run / "model.json").read_text())
+    assert card["sha256"] != json.loads(served[contract.DIGITS.card_file])["sha256"]
     assert card["parity"]["images"] == 10_000 + 3 * export.TEST_NON_DIGITS  # every output is compared
     assert set(card["verdicts"]) == {"test digits", "non-digits (kinds trained on)", "non-digits (kinds held out)",
                                      "several digits"}
     assert card["parity"]["max_probability_difference"] < 1e-4 and card["parity"]["argmax_agreement"] >= 0.9999
     assert abs(card["test_accuracy"] - metrics["test_accuracy"]) < 1e-3
-    session = onnxruntime.InferenceSession(tmp_path / "mnist.onnx", providers=["CPUExecutionProvider"])
+    session = onnxruntime.InferenceSession(smoke_run / "mnist.onnx", providers=["CPUExecutionProvider"])
     assert session.run(["probs"], {"image": np.zeros((3, 28, 28, 1), np.float32)})[0].shape == (3, 12)
-    segment_card = json.loads((tmp_path / contract.SEGMENTS.card_file).read_text())
+    segment_card = json.loads((smoke_run / contract.SEGMENTS.card_file).read_text())
     assert segment_card["parity"]["images"] > 1000 and segment_card["parity"]["max_probability_difference"] < 1e-4
-    session = onnxruntime.InferenceSession(tmp_path / "segments.onnx", providers=["CPUExecutionProvider"])
+    session = onnxruntime.InferenceSession(smoke_run / "segments.onnx", providers=["CPUExecutionProvider"])
     assert session.run(["probs"], {"field": np.zeros((3, 28, 28, 1), np.float32)})[0].shape == (3, 11)
+    assert not list(smoke_run.glob(".export-*"))  # the staging folder is gone
+
+
+def test_export_refuses_a_model_worse_than_the_served_one(smoke_run, tmp_path):
+    """The smoke model, exported where the committed model is served, is refused in one
+    line, and the served files stay as they were."""
+    for name in TRAINED:
+        shutil.copy(smoke_run / name, tmp_path)
+    served = serve_committed(tmp_path)
+    committed = json.loads(served[contract.DIGITS.card_file])["test_accuracy"]
+
+    with pytest.raises(SystemExit) as refused:
+        export.main(["--artifacts", str(tmp_path)])
+    assert str(refused.value).startswith("error: digits: test accuracy ") and "\n" not in str(refused.value)
+    assert f"below the served model's {committed:.2%} (at most 0.05 allowed): nothing written" in str(refused.value)
+    assert {name: (tmp_path / name).read_bytes() for name in served} == served
+    assert not list(tmp_path.glob(".export-*"))
+
+
+def test_the_served_accuracy_is_that_of_the_card_describing_the_served_file(tmp_path):
+    assert export.served_accuracy(tmp_path) is None  # nothing served from here: nothing to compare with
+    served = serve_committed(tmp_path)
+    assert export.served_accuracy(tmp_path) == json.loads(served[contract.DIGITS.card_file])["test_accuracy"]
+    (tmp_path / contract.DIGITS.onnx_file).write_bytes(served[contract.SEGMENTS.onnx_file])  # another file
+    assert export.served_accuracy(tmp_path) is None
+
+
+def test_the_gate_allows_at_most_five_test_digits_fewer():
+    export.check_not_worse(0.9953, 0.9958)  # 5 of 10,000 digits fewer: 0.05 points
+    export.check_not_worse(0.9990, 0.9958)
+    export.check_not_worse(0.5, None)  # nothing served to compare with
+    with pytest.raises(export.ExportError, match=r"99\.52% in onnxruntime is 0\.06 points below the served model's 99\.58%"):
+        export.check_not_worse(0.9952, 0.9958)
 
 
 def test_the_same_seed_makes_the_same_model(tmp_path):
