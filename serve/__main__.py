@@ -7,13 +7,24 @@ Settings come from flags, else environment variables, else defaults:
   --max-body-bytes MAX_BODY_BYTES (2 MiB)
   --max-requests MAX_REQUESTS (5000: a worker is replaced after about this many requests)
   --access-log / --no-access-log  ACCESS_LOG (1): one JSON line per request on stdout
+  --data-dir DATA_DIR (data): where corrections are kept (SQLite), and the salt of
+                              client addresses' hashes; made if missing
+  --database-url DATABASE_URL (none): keep corrections in this PostgreSQL database instead
+  --feedback-rate FEEDBACK_RATE (60): corrections a minute one client address may send
+  --feedback-retention-days FEEDBACK_RETENTION_DAYS (365): corrections older are deleted
+  --trusted-proxy TRUSTED_PROXY (none): the proxy's address (several: a comma between;
+                              "*": any peer), whose X-Forwarded-For names the client
+  FEEDBACK_SALT (made once, kept in the data directory): the salt, given; the same on
+                every machine that shares one PostgreSQL database
 
 The model is checked once before any worker starts, so a missing or broken file
 stops start-up with one line; then each worker loads its own copy, and gunicorn
 replaces any worker that dies. The master never imports onnxruntime, not even to
 check the model (`python -m serve.model` does that in a process of its own): a worker forked from a process
 that has imported it aborts when it exits. The master also makes the directory where
-every worker keeps its Prometheus metrics, and removes it when it stops.
+every worker keeps its Prometheus metrics, and removes it when it stops, and opens the
+corrections' database once, migrating it, so that a database it cannot reach stops
+start-up with one line too.
 """
 
 import argparse
@@ -30,6 +41,8 @@ from gunicorn.app.base import BaseApplication
 
 import contract
 from serve import MAX_BODY_BYTES
+from serve import feedback
+from serve.store import Unavailable
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL = contract.ARTIFACTS / contract.DIGITS.onnx_file
@@ -72,7 +85,14 @@ class Server(BaseApplication):
             log.addHandler(logging.StreamHandler(sys.stdout))
             log.setLevel(logging.INFO)
             log.propagate = False
-        return create_app(self.settings.model, max_body_bytes=self.settings.max_body_bytes)
+        settings = self.settings
+        return create_app(settings.model, open_store(settings), max_body_bytes=settings.max_body_bytes,
+                          feedback_rate=settings.feedback_rate, trusted_proxies=settings.trusted_proxy)
+
+
+def open_store(settings: argparse.Namespace) -> feedback.Feedback:
+    return feedback.open_feedback(settings.data_dir, settings.database_url, settings.feedback_retention_days,
+                                  os.environ.get("FEEDBACK_SALT"))
 
 
 def return_big_buffers_to_the_system(server, worker):
@@ -113,9 +133,29 @@ def parse_settings(argv=None) -> argparse.Namespace:
     parser.add_argument("--max-requests", type=int, default=env("MAX_REQUESTS", "5000"))
     parser.add_argument("--access-log", action=argparse.BooleanOptionalAction,
                         default=env("ACCESS_LOG", "1") != "0", help="one JSON line per request on stdout")
+    parser.add_argument("--data-dir", type=Path, default=env("DATA_DIR", "data"))
+    parser.add_argument("--database-url", default=env("DATABASE_URL") or None, help="PostgreSQL, instead of SQLite")
+    parser.add_argument("--feedback-rate", type=positive(int), default=env("FEEDBACK_RATE", str(feedback.RATE)),
+                        help="corrections a minute from one client address")
+    parser.add_argument("--feedback-retention-days", type=positive(float),
+                        default=env("FEEDBACK_RETENTION_DAYS", str(feedback.RETENTION_DAYS)))
+    parser.add_argument("--trusted-proxy", type=lambda text: frozenset(filter(None, text.split(","))),
+                        default=env("TRUSTED_PROXY", ""), help='addresses, or "*" for any peer')
     settings = parser.parse_args(argv)
     settings.model = settings.model.resolve()  # the check below runs from the project root
+    settings.data_dir = settings.data_dir.resolve()
     return settings
+
+
+def positive(kind):
+    """An argparse type: a number of `kind` greater than 0."""
+    def parse(text: str):
+        value = kind(text)
+        if not value > 0:
+            raise ValueError(text)
+        return value
+    parse.__name__ = f"positive {kind.__name__}"  # what argparse's error calls it
+    return parse
 
 
 def main(argv=None):
@@ -124,6 +164,10 @@ def main(argv=None):
                            cwd=PROJECT_ROOT, capture_output=True, text=True)
     if check.returncode:
         sys.exit(check.stdout.strip() or check.stderr.strip())
+    try:
+        open_store(settings).close()
+    except (Unavailable, OSError) as error:
+        sys.exit(f"Cannot keep corrections: {error}")
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="digit-reader-metrics-")
     Server(settings).run()
 
