@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: train export serve stack test screenshots bench image browser nginx clean
+.PHONY: train export serve stack test screenshots bench image browser nginx postgres clean
 
 # ARGS go to the digit model's training, SEGMENT_ARGS to the segment model's (train/segments.py).
 train: $(VENV)/train/ready
@@ -22,7 +22,7 @@ serve: $(VENV)/serve/ready
 stack: $(VENV)/serve/ready nginx
 	$(VENV)/serve/bin/python -m deploy.stack $(ARGS)
 
-test: $(VENV)/test/ready $(VENV)/serve/ready browser nginx
+test: $(VENV)/test/ready $(VENV)/serve/ready browser nginx postgres
 	$(VENV)/test/bin/python -m pytest tests $(ARGS)
 
 # Rewrites the page's screenshots in tests/screenshots (`make test` takes them in a temporary folder).
@@ -46,6 +46,11 @@ browser:
 # itself: the system nginx the package may have started on port 80 is stopped.
 nginx:
 	@[ -x /usr/sbin/nginx ] && command -v envsubst >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx gettext-base && { service nginx stop >/dev/null 2>&1 || true; }; }
+
+# Debian's PostgreSQL, for the tests that keep corrections in it: they start a server of
+# their own (tests/postgres.py); the system one the package may have started is stopped.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql && { service postgresql stop >/dev/null 2>&1 || true; }; }
 
 $(VENV)/%/ready: requirements-%.txt
 	rm -rf $(VENV)/$*

@@ -14,7 +14,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import psycopg
 import pytest
 import requests
 
@@ -90,18 +89,7 @@ def server():
 
 @pytest.fixture(scope="session")
 def postgres():
+    """A PostgreSQL server of the tests' own (tests/postgres.py), with an empty database."""
     server = PostgresServer(free_port())
     yield server
     server.stop()
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request) -> str:
-    """"" for SQLite in the server's data directory, else a PostgreSQL database emptied
-    of corrections: each test sees only its own."""
-    if request.param == "sqlite":
-        return ""
-    url = request.getfixturevalue("postgres").url
-    with psycopg.connect(url) as connection:
-        connection.execute("DROP TABLE IF EXISTS corrections, attempts, schema_version")
-    return url
