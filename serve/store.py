@@ -62,15 +62,18 @@ class Postgres:
     blob = "BYTEA"
 
     def __init__(self, url: str):
+        """Connects once alone first: the pool would only say that it timed out, not why."""
+        import psycopg
         from psycopg_pool import ConnectionPool  # only where DATABASE_URL is set
 
-        self.pool = ConnectionPool(url, min_size=1, max_size=4, timeout=BUSY_SECONDS, open=False,
-                                   check=ConnectionPool.check_connection)  # a connection a restart broke is replaced
         try:
-            self.pool.open(wait=True, timeout=BUSY_SECONDS)
-        except Exception as error:
-            self.pool.close()
-            raise Unavailable(f"Cannot connect to the database of DATABASE_URL: {error}") from None
+            psycopg.connect(url, connect_timeout=BUSY_SECONDS).close()
+        except psycopg.Error as error:
+            raise Unavailable(f"Cannot connect to the database of DATABASE_URL: {str(error).splitlines()[0]}") from None
+        # A connection a database restart broke is found out and replaced before it is lent.
+        self.pool = ConnectionPool(url, min_size=1, max_size=4, timeout=BUSY_SECONDS, open=False,
+                                   check=ConnectionPool.check_connection)
+        self.pool.open(wait=True, timeout=BUSY_SECONDS)
 
     @contextmanager
     def transaction(self, lock: int | None = None):

@@ -75,6 +75,18 @@ def service(store):
     running.stop()
 
 
+@pytest.mark.parametrize("setting, words", [
+    (("--database-url", "postgresql://nobody@127.0.0.1:1/none"), "Connection refused"),
+    (("--database-url", "no-such-option=1"), "invalid connection option"),
+    (("--data-dir", "/dev/null/data"), "Not a directory"),
+])
+def test_a_store_that_cannot_be_opened_stops_start_up_with_one_line(setting, words):
+    server = RunningServer(*setting)
+    assert server.process.wait(timeout=60) != 0
+    output = server.stop().strip()
+    assert output.startswith("Cannot keep corrections: ") and words in output and len(output.splitlines()) == 1, output
+
+
 def send(server, body, headers=None, **options) -> requests.Response:
     return requests.post(server.url + FEEDBACK, json=body, headers=headers, timeout=60, **options)
 
