@@ -40,8 +40,7 @@ from pathlib import Path
 from gunicorn.app.base import BaseApplication
 
 import contract
-from serve import MAX_BODY_BYTES
-from serve import feedback
+from serve import MAX_BODY_BYTES, feedback
 from serve.store import Unavailable
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
