@@ -11,6 +11,7 @@ import json
 import os
 import signal
 import sqlite3
+import subprocess
 import time
 import uuid
 from pathlib import Path
@@ -22,7 +23,8 @@ import requests
 from PIL import Image
 
 from drawings import as_photo, canvases, encoded
-from tests.conftest import RunningServer
+from serve.feedback import MIGRATIONS
+from tests.conftest import ROOT, SERVE_PYTHON, RunningServer
 
 FEEDBACK, STATS = "/api/feedback", "/api/feedback/stats"
 ONE = {"strokes": [[[100, 40], [100, 160]]], "width": 200, "height": 200, "brush": 12}
@@ -85,6 +87,25 @@ def test_a_store_that_cannot_be_opened_stops_start_up_with_one_line(setting, wor
     assert server.process.wait(timeout=60) != 0
     output = server.stop().strip()
     assert output.startswith("Cannot keep corrections: ") and words in output and len(output.splitlines()) == 1, output
+
+
+MIGRATE = """
+import sys
+from pathlib import Path
+from serve.feedback import open_feedback
+open_feedback(Path(sys.argv[1]), sys.argv[2] or None).close()
+"""
+
+
+def test_processes_starting_at_once_migrate_a_new_database_once(postgres, tmp_path):
+    """Eight processes open each new database at the same moment, as workers may."""
+    for database_url in ("", postgres.url.replace("/feedback", "/postgres")):
+        processes = [subprocess.Popen([str(SERVE_PYTHON), "-c", MIGRATE, str(tmp_path), database_url], cwd=ROOT,
+                                      stderr=subprocess.PIPE, text=True) for _ in range(8)]
+        assert [process.wait(timeout=60) for process in processes] == [0] * 8, [p.stderr.read() for p in processes]
+        read = Store(tmp_path, database_url)
+        assert read.rows("SELECT version FROM schema_version") == [{"version": len(MIGRATIONS)}]
+        assert read.rows("SELECT COUNT(*) AS n FROM corrections") == [{"n": 0}]
 
 
 def send(server, body, headers=None, **options) -> requests.Response:
