@@ -17,7 +17,11 @@ COPY web/ web/
 COPY artifacts/mnist.onnx artifacts/model.json artifacts/segments.onnx artifacts/segments.json artifacts/
 COPY artifacts/confusion-matrix.png artifacts/training-curves.png artifacts/reliability.png artifacts/
 
-RUN useradd --create-home --uid 10001 reader
+# Corrections are kept in /app/data (SQLite, and the salt of addresses' hashes): a
+# volume the service's user can write (compose.yaml mounts one there).
+ENV DATA_DIR=/app/data
+RUN useradd --create-home --uid 10001 reader && mkdir -p /app/data && chown reader:reader /app/data
+VOLUME /app/data
 USER reader
 
 EXPOSE 8000

@@ -6,7 +6,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 # Where `make serve` and `make stack` write the service's process id, for `make reload`.
 PID_FILE ?= run/serve.pid
 
-.PHONY: train export serve reload stack test screenshots bench image browser nginx clean
+.PHONY: train export serve reload stack test screenshots bench image browser nginx postgres clean
 
 # ARGS go to the digit model's training, SEGMENT_ARGS to the segment model's (train/segments.py).
 train: $(VENV)/train/ready
@@ -30,7 +30,7 @@ stack: $(VENV)/serve/ready nginx
 	@mkdir -p $(dir $(PID_FILE))
 	$(VENV)/serve/bin/python -m deploy.stack --pid-file=$(PID_FILE) $(ARGS)
 
-test: $(VENV)/test/ready $(VENV)/serve/ready browser nginx
+test: $(VENV)/test/ready $(VENV)/serve/ready browser nginx postgres
 	$(VENV)/test/bin/python -m pytest tests $(ARGS)
 
 # Rewrites the page's screenshots in tests/screenshots (`make test` takes them in a temporary folder).
@@ -54,6 +54,11 @@ browser:
 # itself: the system nginx the package may have started on port 80 is stopped.
 nginx:
 	@[ -x /usr/sbin/nginx ] && command -v envsubst >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx gettext-base && { service nginx stop >/dev/null 2>&1 || true; }; }
+
+# Debian's PostgreSQL, for the tests that keep corrections in it: they start a server of
+# their own (tests/postgres.py); the system one the package may have started is stopped.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql && { service postgresql stop >/dev/null 2>&1 || true; }; }
 
 $(VENV)/%/ready: requirements-%.txt
 	rm -rf $(VENV)/$*

@@ -3,7 +3,8 @@
 The same arrangement as compose.yaml, without Docker: the service listens on a
 loopback port of its own, and nginx (Debian's package) listens on --host:--port,
 buffering every request and response, so gunicorn's workers only see whole
-requests however slowly a client sends them.
+requests however slowly a client sends them. The service trusts the X-Forwarded-For
+of loopback, where nginx connects from, to name the client.
 
   --host, --port       where nginx listens (127.0.0.1:8080)
   --serve-port         the service's loopback port (a free one)
@@ -162,7 +163,7 @@ def main(argv=None):
     try:
         service = subprocess.Popen(
             [sys.executable, "-m", "serve", "--host", "127.0.0.1", "--port", str(serve_port),
-             "--max-body-bytes", str(settings.max_body_bytes), *serve_args],
+             "--max-body-bytes", str(settings.max_body_bytes), "--trusted-proxy", "127.0.0.1", *serve_args],
             cwd=ROOT, start_new_session=True)
         processes.append(service)
         wait_until(lambda: healthy(f"http://127.0.0.1:{serve_port}/healthz"), service, "The service")

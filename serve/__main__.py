@@ -8,6 +8,15 @@ Settings come from flags, else environment variables, else defaults:
   --max-requests MAX_REQUESTS (5000: a worker is replaced after about this many requests)
   --access-log / --no-access-log  ACCESS_LOG (1): one JSON line per request on stdout
   --pid-file PID_FILE (none): where the master writes its process id (`make reload` reads it)
+  --data-dir DATA_DIR (data): where corrections are kept (SQLite), and the salt of
+                              client addresses' hashes; made if missing
+  --database-url DATABASE_URL (none): keep corrections in this PostgreSQL database instead
+  --feedback-rate FEEDBACK_RATE (60): corrections a minute one client address may send
+  --feedback-retention-days FEEDBACK_RETENTION_DAYS (365): corrections older are deleted
+  --trusted-proxy TRUSTED_PROXY (none): the proxy's address (several: a comma between;
+                              "*": any peer), whose X-Forwarded-For names the client
+  FEEDBACK_SALT (made once, kept in the data directory): the salt, given; the same on
+                every machine that shares one PostgreSQL database
 
 The models are checked before any worker starts, so a missing or broken file stops
 start-up with one line, and copied, as checked, into a directory of the master's
@@ -22,7 +31,9 @@ stops the old ones once they have answered the requests they hold. If the new fi
 fail the check, the error is logged and the new workers load the copy the old ones
 did: a worker that cannot load its model would stop gunicorn altogether (it halts
 when a worker fails to boot). The same directory holds every worker's Prometheus
-metrics; the master removes it when it stops.
+metrics; the master removes it when it stops. The master also opens the
+corrections' database once, migrating it, so that a database it cannot reach stops
+start-up with one line too.
 """
 
 import argparse
@@ -38,7 +49,8 @@ from pathlib import Path
 from gunicorn.app.base import BaseApplication
 
 import contract
-from serve import MAX_BODY_BYTES
+from serve import MAX_BODY_BYTES, feedback
+from serve.store import Unavailable
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL = contract.ARTIFACTS / contract.DIGITS.onnx_file
@@ -108,7 +120,15 @@ class Server(BaseApplication):
             log.addHandler(logging.StreamHandler(sys.stdout))
             log.setLevel(logging.INFO)
             log.propagate = False
-        return create_app(self.copies[-1] / self.settings.model.name, max_body_bytes=self.settings.max_body_bytes)
+        settings = self.settings
+        return create_app(self.copies[-1] / settings.model.name, open_store(settings),
+                          max_body_bytes=settings.max_body_bytes, feedback_rate=settings.feedback_rate,
+                          trusted_proxies=settings.trusted_proxy)
+
+
+def open_store(settings: argparse.Namespace) -> feedback.Feedback:
+    return feedback.open_feedback(settings.data_dir, settings.database_url, settings.feedback_retention_days,
+                                  os.environ.get("FEEDBACK_SALT"))
 
 
 def return_big_buffers_to_the_system(server, worker):
@@ -146,15 +166,39 @@ def parse_settings(argv=None) -> argparse.Namespace:
     parser.add_argument("--access-log", action=argparse.BooleanOptionalAction,
                         default=env("ACCESS_LOG", "1") != "0", help="one JSON line per request on stdout")
     parser.add_argument("--pid-file", type=Path, default=env("PID_FILE"), help="where the master writes its pid")
+    parser.add_argument("--data-dir", type=Path, default=env("DATA_DIR", "data"))
+    parser.add_argument("--database-url", default=env("DATABASE_URL") or None, help="PostgreSQL, instead of SQLite")
+    parser.add_argument("--feedback-rate", type=positive(int), default=env("FEEDBACK_RATE", str(feedback.RATE)),
+                        help="corrections a minute from one client address")
+    parser.add_argument("--feedback-retention-days", type=positive(float),
+                        default=env("FEEDBACK_RETENTION_DAYS", str(feedback.RETENTION_DAYS)))
+    parser.add_argument("--trusted-proxy", type=lambda text: frozenset(filter(None, text.split(","))),
+                        default=env("TRUSTED_PROXY", ""), help='addresses, or "*" for any peer')
     settings = parser.parse_args(argv)
     settings.model = settings.model.resolve()  # the check below runs from the project root
+    settings.data_dir = settings.data_dir.resolve()
     if settings.pid_file:
         settings.pid_file = settings.pid_file.resolve()
     return settings
 
 
+def positive(kind):
+    """An argparse type: a number of `kind` greater than 0."""
+    def parse(text: str):
+        value = kind(text)
+        if not value > 0:
+            raise ValueError(text)
+        return value
+    parse.__name__ = f"positive {kind.__name__}"  # what argparse's error calls it
+    return parse
+
+
 def main(argv=None):
     settings = parse_settings(argv)
+    try:
+        open_store(settings).close()
+    except (Unavailable, OSError) as error:
+        sys.exit(f"Cannot keep corrections: {error}")
     run_dir = Path(tempfile.mkdtemp(prefix="digit-reader-"))
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(run_dir / "metrics")
     (run_dir / "metrics").mkdir()

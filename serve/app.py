@@ -8,6 +8,10 @@
     POST /api/predict/batch        JSON {"images": [...]}, up to 256, one model call
     POST /api/number               a written number (the same bodies as /api/predict): its
                                    digits, each with its box and input (serve/number.py)
+    POST /api/feedback             a correction: a drawing (JSON image or strokes) and what it
+                                   really is; kept with what the models read in it (serve/feedback.py)
+    DELETE /api/feedback/<id>      the correction taken back, with its delete token
+    GET  /api/feedback/stats       how many corrections are kept, by status
     GET  /api/model                model.json of the served model
     GET  /api/model/<plot>.png     its plots beside it (contract.PLOTS), for the model card page (web/model.html)
     GET  /api/openapi.json         the OpenAPI 3 document of all of this
@@ -22,8 +26,10 @@ a picture will cost to decode is checked from its header first (serve/preprocess
 
 import base64
 import binascii
+import io
 import json
 import logging
+import math
 import re
 import time
 import uuid
@@ -37,8 +43,9 @@ from bottle import abort, request, response
 
 import contract
 import pen
-from serve import MAX_BODY_BYTES, metrics, number, preprocess, strokes
+from serve import MAX_BODY_BYTES, feedback, metrics, number, preprocess, strokes
 from serve.model import OnnxModel
+from serve.store import Unavailable
 
 SERVE_DIR = Path(__file__).resolve().parent
 WEB_DIR = SERVE_DIR.parent / "web"
@@ -49,6 +56,10 @@ STATUS_OF = {preprocess.UnsupportedImage: 415, preprocess.ImageTooLarge: 413, pr
              number.TooManyMarks: 422, number.NoDigits: 422}
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+LABEL = re.compile(r"[0-9]{1,20}|not a digit")  # what a correction may say was drawn
+CLIENT_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
+MAX_CLAIM = 64  # characters of what the page says the model read, and which model
+PNG_MODES = {"1", "L", "LA", "I", "I;16", "P", "RGB", "RGBA"}  # Pillow writes these as PNG as they are
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",  # the page loads nothing from elsewhere: refuse anything else
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data: blob:; frame-ancestors 'none'",
@@ -57,9 +68,12 @@ access_log = logging.getLogger("serve.access")
 error_log = logging.getLogger("serve.error")
 
 
-def create_app(model_path, web_dir=WEB_DIR, max_body_bytes=MAX_BODY_BYTES) -> bottle.Bottle:
+def create_app(model_path, corrections: feedback.Feedback, web_dir=WEB_DIR, max_body_bytes=MAX_BODY_BYTES,
+               feedback_rate=feedback.RATE, trusted_proxies=frozenset()) -> bottle.Bottle:
     """A WSGI application serving the digit model at `model_path` and the segment model
-    beside it; the models are loaded and warmed up here, once."""
+    beside it, and keeping corrections in `corrections`, at most `feedback_rate` a minute
+    from one client; the address of a client is the one a proxy in `trusted_proxies`
+    ("*": any peer) says in X-Forwarded-For. The models are loaded and warmed up here, once."""
     model = OnnxModel(model_path)
     segment_model = OnnxModel(Path(model_path).with_name(contract.SEGMENTS.onnx_file), contract.SEGMENTS)
     for warming in (model, segment_model):  # the first call allocates; /readyz answers after it
@@ -67,7 +81,9 @@ def create_app(model_path, web_dir=WEB_DIR, max_body_bytes=MAX_BODY_BYTES) -> bo
     app = bottle.Bottle()
     app.config.update({"reader.model": model, "reader.model_id": model.sha256[:12],
                        "reader.segment_model": segment_model, "reader.segment_model_id": segment_model.sha256[:12],
-                       "reader.web_dir": str(web_dir), "reader.max_body_bytes": max_body_bytes})
+                       "reader.web_dir": str(web_dir), "reader.max_body_bytes": max_body_bytes,
+                       "reader.feedback": corrections, "reader.feedback_rate": feedback_rate,
+                       "reader.trusted_proxies": frozenset(trusted_proxies)})
     bottle.BaseRequest.MEMFILE_MAX = max_body_bytes  # Bottle's own (process-wide) knob: bodies this size stay in memory
     metrics.MODEL_INFO.labels(model=model.sha256[:12]).set(1)
     app.default_error_handler = json_error
@@ -78,6 +94,9 @@ def create_app(model_path, web_dir=WEB_DIR, max_body_bytes=MAX_BODY_BYTES) -> bo
     app.post("/api/predict", callback=lambda: predict(drawing()))
     app.post("/api/predict/batch", callback=lambda: {"predictions": answers(model_inputs(batch_images()))})
     app.post("/api/number", callback=lambda: number_answer(drawing()))
+    app.post("/api/feedback", callback=lambda: keep(correction()))
+    app.delete("/api/feedback/<id:re:[0-9a-f]{32}>", callback=take_back)  # not /api/feedback/stats
+    app.get("/api/feedback/stats", callback=corrections.counts)
     app.get("/api/model", callback=lambda: model.card)
     app.get(f"/api/model/<plot:re:{'|'.join(contract.PLOTS)}>.png",
             callback=lambda plot: bottle.static_file(f"{plot}.png", root=str(Path(model_path).parent)))
@@ -99,15 +118,18 @@ def json_error(error: bottle.HTTPError) -> str:
 
 
 def no_tracebacks(callback):
-    """A failure nobody foresaw is logged and answered like any other error: a JSON 500."""
+    """A failure nobody foresaw is logged and answered like any other error: a JSON 500;
+    a database that cannot be reached, a 503."""
     def guarded(*args, **kwargs):
         try:
             return callback(*args, **kwargs)
         except bottle.HTTPResponse:
             raise
-        except Exception:
+        except Exception as error:
             error_log.exception("request %s failed", request.environ.get("reader.request_id"))
-        abort(500, "The server failed to answer; the failure is logged.")
+            failure = ((503, "Corrections cannot be kept or read right now. Try again in a moment.")
+                       if isinstance(error, Unavailable) else (500, "The server failed to answer; the failure is logged."))
+        abort(*failure)
     return guarded
 
 
@@ -354,3 +376,108 @@ def decode_base64(value, field: str) -> bytes:
         return base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
         abort(400, f'"{field}" is not valid base64.')
+
+
+def client_address() -> str:
+    """Who sent the request: the peer's address, or, when the peer is a trusted proxy,
+    the last address in X-Forwarded-For, the one the proxy added (whatever comes
+    before it, the client wrote)."""
+    peer = request.environ.get("REMOTE_ADDR", "")
+    trusted = request.app.config["reader.trusted_proxies"]
+    forwarded = request.get_header("X-Forwarded-For", "").rpartition(",")[2].strip()
+    return forwarded if forwarded and (peer in trusted or "*" in trusted) else peer
+
+
+def correction() -> dict:
+    """A correction's fields, checked, with what the served models read in its drawing.
+
+    The client is counted against the rate limit first, before its body is read: a
+    client over it costs one database transaction a request, and no decoding.
+    """
+    corrections = request.app.config["reader.feedback"]
+    client_hash = corrections.client_hash(client_address())
+    wait = math.ceil(corrections.admit(client_hash, request.app.config["reader.feedback_rate"]))
+    if wait:
+        raise bottle.HTTPError(429, f"Too many corrections from your address: try again in {wait} s.",
+                               **{"Retry-After": str(wait)})
+    if media_type() != "application/json":
+        abort(415, 'Send the correction as JSON: {"image": ... or "strokes": {...}, "label": "7"}.')
+    document = parse_json(read_body())
+    label, key = document.get("label"), document.get("key")
+    if type(label) is not str or not LABEL.fullmatch(label):
+        abort(400, '"label" must be what was drawn: its digits as a string ("7", "2026"; 1 to 20) or "not a digit".')
+    if "key" in document and (type(key) is not str or not CLIENT_KEY.fullmatch(key)):
+        abort(400, '"key" must be 1 to 64 letters, digits, "_" or "-".')
+    claims = {field: document.get(field) for field in ("predicted", "model")}
+    for field, claim in claims.items():
+        if field in document and (type(claim) is not str or not 1 <= len(claim) <= MAX_CLAIM):
+            abort(400, f'"{field}" must be a string of 1 to {MAX_CLAIM} characters.')
+    if ("image" in document) == ("strokes" in document):
+        abort(400, 'Send the drawing as "image" or as "strokes": one of the two.')
+    if "strokes" in document:
+        if type(document["strokes"]) is not dict:
+            abort(400, '"strokes" must be the object /api/number takes: {"strokes": [...], "width": W, '
+                       '"height": H, "brush": B}.')
+        drawn = refusing_bad_drawings(lambda: strokes.parse(document["strokes"]))
+    else:
+        drawn = decode_base64(document["image"], "image")
+    fields = {"client_key": key, "client_hash": client_hash, "label": label, "claimed_prediction": claims["predicted"],
+              "claimed_model": claims["model"], **reading(drawn, label)}
+    if isinstance(drawn, bytes):
+        return {**fields, "picture": plain_png(drawn), "strokes": None}
+    return {**fields, "picture": None, "strokes": json.dumps({"strokes": [path.tolist() for path in drawn.paths],
+                                                             "width": drawn.width, "height": drawn.height,
+                                                             "brush": drawn.brush})}
+
+
+def reading(drawn: bytes | pen.Strokes, label: str) -> dict:
+    """What the served models read in a correction's drawing, as the page was answered:
+    as /api/predict reads it for a label of one digit or "not a digit", as /api/number
+    for a longer number; the 28x28 inputs side by side in one PNG, 28 px tall."""
+    if label.isdigit() and len(label) > 1:
+        found = refusing_bad_drawings(lambda: read_number(drawn))
+        probabilities = {"confidence": round(found.confidence, 6),
+                         "digits": [[round(float(p), 6) for p in digit.probabilities] for digit in found.digits]}
+        return {"verdict": found.verdict, "prediction": found.text, "probabilities": json.dumps(probabilities),
+                "inputs": preprocess.to_png(np.hstack([digit.field for digit in found.digits])),
+                "model": request.app.config["reader.segment_model_id"]}
+    answer = predict(drawn)
+    probabilities = {field: answer[field] for field in ("probabilities", "not_a_digit", "several_digits")}
+    refused = answer["verdict"] == "not a digit"
+    return {"verdict": answer["verdict"], "prediction": "not a digit" if refused else answer.get("number", str(answer["digit"])),
+            "probabilities": json.dumps(probabilities), "inputs": base64.b64decode(answer["input"].partition(",")[2]),
+            "model": answer["model"]}
+
+
+def plain_png(picture: bytes) -> bytes:
+    """The picture as the server decoded it (upright; a JPEG at the reduced scale it is
+    read at, 256 px a side or more) as a PNG of its pixels alone: the EXIF of a phone
+    (where, when, which phone), colour profiles and text are left behind."""
+    def encode():
+        with preprocess.decode(picture) as image:
+            plain = image if image.mode in PNG_MODES else image.convert("RGBA" if image.has_transparency_data else "RGB")
+            buffer = io.BytesIO()
+            plain.save(buffer, format="PNG", icc_profile=None)
+            return buffer.getvalue()
+    return refusing_bad_drawings(encode)
+
+
+def keep(fields: dict) -> dict:
+    """Keeps a correction: 201 with its id and delete token, or, for a client key already
+    used, 200 with the first correction's, and nothing kept again."""
+    id, token, added = request.app.config["reader.feedback"].add(fields)
+    response.status = 201 if added else 200
+    return {"id": id, "delete_token": token}
+
+
+def take_back(id: str) -> str:
+    """Deletes a correction for whoever holds its delete token (Authorization: Bearer);
+    an unknown id and a wrong token are answered alike."""
+    scheme, _, token = request.get_header("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise bottle.HTTPError(401, 'Send the delete token as the header "Authorization: Bearer <token>".',
+                               **{"WWW-Authenticate": "Bearer"})
+    if not request.app.config["reader.feedback"].delete(id, token.strip()):
+        abort(404, "There is no correction with this id and delete token.")
+    response.status = 204
+    return ""

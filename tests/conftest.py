@@ -1,7 +1,9 @@
-"""Shared fixtures: the MNIST data and a real server on loopback.
+"""Shared fixtures: the MNIST data, a real server on loopback, and the databases
+corrections are kept in.
 
 The server under test always runs from .venv/serve, the environment built from
 requirements-serve.txt alone, exactly as `make serve` and the serve image run it.
+Each keeps its corrections in a data directory of its own, removed when it stops.
 """
 
 import os
@@ -20,6 +22,7 @@ SERVE_PYTHON = ROOT / ".venv" / "serve" / "bin" / "python"
 sys.path.insert(0, str(ROOT))
 
 import mnist  # noqa: E402
+from tests.postgres import PostgresServer  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -42,9 +45,10 @@ class RunningServer:
         self.url = f"http://127.0.0.1:{self.port}"
         # Its output (access logs included) goes to a file: a pipe nobody reads would fill and stall it.
         self.log = tempfile.TemporaryFile("w+")
+        self.data = tempfile.TemporaryDirectory(prefix="digit-reader-data-")
         self.process = subprocess.Popen(
             [str(SERVE_PYTHON), "-m", "serve", "--port", str(self.port), *args],
-            cwd=ROOT, env={**os.environ, **(env or {})},
+            cwd=ROOT, env={**os.environ, "DATA_DIR": self.data.name, **(env or {})},
             stdout=self.log, stderr=subprocess.STDOUT, text=True)
 
     def output(self) -> str:
@@ -71,11 +75,21 @@ class RunningServer:
         self.process.wait(timeout=30)
         output = self.output()
         self.log.close()
+        self.data.cleanup()
         return output
 
 
 @pytest.fixture(scope="session")
 def server():
-    running = RunningServer("--workers", "2").wait_healthy()
+    """Two workers; corrections a minute without a limit that generated requests would reach."""
+    running = RunningServer("--workers", "2", "--feedback-rate", "1000000").wait_healthy()
     yield running
     running.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A PostgreSQL server of the tests' own (tests/postgres.py), with an empty database."""
+    server = PostgresServer(free_port())
+    yield server
+    server.stop()

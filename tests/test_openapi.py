@@ -20,10 +20,14 @@ DOCUMENT = ROOT / "serve" / "openapi.json"
 
 # Routes as the serve environment builds them; the test environment need not have Bottle.
 LIST_ROUTES = """
-import json
+import json, tempfile
+from pathlib import Path
 from serve.__main__ import DEFAULT_MODEL
 from serve.app import create_app
-print(json.dumps([[route.method, route.rule] for route in create_app(DEFAULT_MODEL).routes]))
+from serve.feedback import open_feedback
+with tempfile.TemporaryDirectory() as data:
+    app = create_app(DEFAULT_MODEL, open_feedback(Path(data)))
+    print(json.dumps([[route.method, route.rule] for route in app.routes]))
 """
 
 

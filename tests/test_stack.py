@@ -6,6 +6,7 @@ other, and its rendering of the template is checked by nginx itself.
 """
 
 import json
+import os
 import re
 import shutil
 import signal
@@ -38,9 +39,11 @@ class RunningStack(RunningServer):
         self.url = f"http://127.0.0.1:{self.port}"
         # Appended to by this process's children alike (nginx, gunicorn, the stack).
         self.log = tempfile.TemporaryFile("a+")
+        self.data = tempfile.TemporaryDirectory(prefix="digit-reader-data-")
         self.process = subprocess.Popen(
             [str(SERVE_PYTHON), "-m", "deploy.stack", "--port", str(self.port), *args],
-            cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT, text=True)
+            cwd=ROOT, env={**os.environ, "DATA_DIR": self.data.name},
+            stdout=self.log, stderr=subprocess.STDOUT, text=True)
 
 
 @pytest.fixture(scope="module")
@@ -91,6 +94,9 @@ def test_compose_runs_the_template_in_front_of_the_service():
     assert [environment[name] for name in ("RATE", "BURST", "CONNECTIONS")] == \
            [str(defaults.rate), str(defaults.burst), str(defaults.connections)]
     assert nginx["depends_on"]["serve"]["condition"] == "service_healthy"
+    # The service counts corrections by the client nginx names (deploy/nginx.conf.template).
+    assert serve["environment"]["TRUSTED_PROXY"] == "*"
+    assert "proxy_set_header X-Forwarded-For   $remote_addr;" in TEMPLATE.read_text()
 
 
 def test_template_rendered_by_the_nginx_image_and_by_the_stack_passes_nginx_check(tmp_path):
@@ -185,6 +191,20 @@ def test_a_burst_past_the_rate_limit_is_answered_429_in_json():
     assert_json_error(answers[-1], 429)
     assert answers[-1].headers["Retry-After"] == "1"
     assert 'limiting requests, excess' in output
+
+
+def test_a_forged_x_forwarded_for_does_not_escape_the_services_limit_of_corrections():
+    """nginx replaces whatever X-Forwarded-For a client sends with the address it sees,
+    and the service takes the client's address from nginx alone."""
+    limited = RunningStack(*GENEROUS, "--workers", "1", "--feedback-rate", "3").wait_healthy()
+    try:
+        answers = [requests.post(limited.url + "/api/feedback", json={"label": "1"}, timeout=30,
+                                 headers={"X-Forwarded-For": f"198.51.100.{i}"}) for i in range(4)]
+    finally:
+        limited.stop()
+    assert [answer.status_code for answer in answers] == [400, 400, 400, 429]
+    assert_json_error(answers[-1], 429)
+    assert "Too many corrections" in answers[-1].json()["error"] and int(answers[-1].headers["Retry-After"]) >= 1
 
 
 def test_requests_past_the_connection_limit_are_answered_429_in_json():
