@@ -107,11 +107,9 @@ def read(ink: np.ndarray, pixel: float, segment_model: OnnxModel, digit_model: O
         raise TooManyMarks(TOO_MANY)
     chosen = [found[k] for k in run]
     fields = [digit_field(number, box) for box in chosen]
-    both = probabilities[run, :contract.NOT_ONE_DIGIT]
     alone = standing_alone(inked, chosen)
     read_alone = digit_model.predict(np.stack([fields[i] for i in alone])) if alone else np.ones((0, *contract.DIGITS.output_shape))
-    both[alone] *= read_alone[:, :contract.NOT_A_DIGIT]
-    both /= both.sum(axis=1, keepdims=True)
+    both = agreed(probabilities[run, :contract.NOT_ONE_DIGIT], alone, read_alone[:, :contract.NOT_A_DIGIT])
     one_digit = 1 - probabilities[run, contract.NOT_ONE_DIGIT]
     digits = [Digit(int(p.argmax()), float(whole * p.max()), p, picture_box(number, box, pixel), field)
               for p, whole, box, field in zip(both, one_digit, chosen, fields)]
@@ -123,6 +121,19 @@ def read(ink: np.ndarray, pixel: float, segment_model: OnnxModel, digit_model: O
         verdict = "number" if confidence >= contract.UNSURE_BELOW else "unsure"
     return Number(verdict, "".join(str(digit.digit) for digit in digits), confidence, digits,
                   alternatives(digits, confidence))
+
+
+def agreed(by_segments: np.ndarray, alone: list[int], by_digits: np.ndarray) -> np.ndarray:
+    """Each digit's ten probabilities, summing to 1: the segment model's, times the digit
+    model's for the digits standing alone (rows `alone`). Where the two share nothing
+    (each sure of another digit, so that every product is 0 in float32) the segment
+    model's reading stands; where even that is 0 everywhere, every digit is as likely."""
+    both = by_segments.astype(np.float64)
+    both[alone] *= by_digits
+    lost = both.sum(axis=1) == 0
+    both[lost] = by_segments[lost]
+    both += 1e-30  # keeps a row of zeros from dividing 0 by 0
+    return both / both.sum(axis=1, keepdims=True)
 
 
 def standing_alone(inked: np.ndarray, boxes: list[segments.Box]) -> list[int]:

@@ -111,3 +111,17 @@ def test_alternatives_read_one_digit_otherwise_on_the_reading_scale():
     first = digit(2, [0, 0, 0.9, 0, 0, 0, 0, 0, 0.1, 0])
     second = digit(6, [0, 0, 0, 0, 0, 0.3, 0.7, 0, 0, 0])
     assert number.alternatives([first, second], 0.63) == [("25", 0.27), ("86", 0.07)]
+
+
+def test_two_models_sure_of_different_digits_leave_the_segment_models_reading():
+    """Softmax outputs can be exactly 0: a digit standing alone that the segment model
+    reads as a 3 and the digit model as an 8 (both certain) once gave 0/0, NaN for
+    every probability of the answer."""
+    sure = lambda digit: np.eye(10, dtype=np.float32)[digit]  # noqa: E731
+    by_segments = np.stack([sure(3), sure(1), np.zeros(10, np.float32)])
+    both = number.agreed(by_segments, [0, 2], np.stack([sure(8), sure(5)]))
+    assert np.isfinite(both).all() and np.allclose(both.sum(axis=1), 1)
+    assert both.argmax(axis=1).tolist()[:2] == [3, 1]
+    assert np.allclose(both[2], 0.1)  # nothing read: every digit as likely
+    agreeing = number.agreed(np.full((1, 10), 0.1, np.float32), [0], sure(4)[None] * 0.9 + 0.01)
+    assert agreeing.argmax() == 4 and np.isclose(agreeing.sum(), 1)
