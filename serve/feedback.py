@@ -31,6 +31,9 @@ STATUSES = ("pending", "accepted", "rejected")
 WINDOW_SECONDS = 60  # the rate limit counts a client's corrections over this long
 COLUMNS = ("id", "client_key", "created", "client_hash", "delete_token_hash", "label", "claimed_prediction",
            "claimed_model", "picture", "strokes", "inputs", "verdict", "prediction", "probabilities", "model")
+# What a reviewer sees of a correction, and what a snapshot of the accepted ones holds.
+REVIEWED = ("id", "created", "status", "label", "verdict", "prediction", "model", "claimed_prediction",
+            "claimed_model", "picture", "strokes", "inputs")
 MIGRATIONS = [
     ("""CREATE TABLE corrections (
             id TEXT PRIMARY KEY,
@@ -111,6 +114,19 @@ class Feedback:
                 return False
             sql("DELETE FROM corrections WHERE id = ?", (id,))
         return True
+
+    def listed(self, status: str, limit: int, offset: int = 0) -> list[dict]:
+        """Corrections of one status, newest first, `limit` of them after the first
+        `offset`: their REVIEWED columns (pictures as bytes)."""
+        with self.database.transaction() as sql:
+            cursor = sql(f"SELECT {', '.join(REVIEWED)} FROM corrections WHERE status = ? "
+                         "ORDER BY created DESC, id LIMIT ? OFFSET ?", (status, limit, offset))
+            return [dict(zip(REVIEWED, row)) for row in cursor.fetchall()]
+
+    def review(self, ids: list[str], status: str) -> int:
+        """Gives the corrections of `ids` a status: how many of them there were."""
+        with self.database.transaction() as sql:
+            return sum(sql("UPDATE corrections SET status = ? WHERE id = ?", (status, id)).rowcount for id in ids)
 
     def counts(self) -> dict:
         """How many corrections there are, in all and by status."""
