@@ -6,7 +6,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 # Where `make serve` and `make stack` write the service's process id, for `make reload`.
 PID_FILE ?= run/serve.pid
 
-.PHONY: train export serve reload stack test screenshots bench image browser nginx postgres clean
+.PHONY: train export serve reload review stack test screenshots bench image browser nginx postgres clean
 
 # ARGS go to the digit model's training, SEGMENT_ARGS to the segment model's (train/segments.py).
 train: $(VENV)/train/ready
@@ -24,6 +24,11 @@ serve: $(VENV)/serve/ready
 # The running service serves the model files as they are now (checked first), without dropping a request.
 reload: $(VENV)/serve/ready
 	$(VENV)/serve/bin/python -m serve.reload --pid-file=$(PID_FILE)
+
+# Corrections reviewed from a terminal, in the database the service uses: ARGS="list", "accept ID...",
+# "reject ID...", "stats", "export --out corrections.npz".
+review: $(VENV)/serve/ready
+	$(VENV)/serve/bin/python -m serve.review $(ARGS)
 
 # The service behind nginx, as in production: http://127.0.0.1:8080
 stack: $(VENV)/serve/ready nginx

@@ -126,9 +126,18 @@ class Server(BaseApplication):
                           trusted_proxies=settings.trusted_proxy)
 
 
+def store_arguments(parser: argparse.ArgumentParser):
+    """Where corrections are kept: the service's settings, which `python -m serve.review` shares."""
+    env = os.environ.get
+    parser.add_argument("--data-dir", type=Path, default=env("DATA_DIR", "data"))
+    parser.add_argument("--database-url", default=env("DATABASE_URL") or None, help="PostgreSQL, instead of SQLite")
+    parser.add_argument("--feedback-retention-days", type=positive(float),
+                        default=env("FEEDBACK_RETENTION_DAYS", str(feedback.RETENTION_DAYS)))
+
+
 def open_store(settings: argparse.Namespace) -> feedback.Feedback:
-    return feedback.open_feedback(settings.data_dir, settings.database_url, settings.feedback_retention_days,
-                                  os.environ.get("FEEDBACK_SALT"))
+    return feedback.open_feedback(settings.data_dir.resolve(), settings.database_url,
+                                  settings.feedback_retention_days, os.environ.get("FEEDBACK_SALT"))
 
 
 def return_big_buffers_to_the_system(server, worker):
@@ -166,17 +175,13 @@ def parse_settings(argv=None) -> argparse.Namespace:
     parser.add_argument("--access-log", action=argparse.BooleanOptionalAction,
                         default=env("ACCESS_LOG", "1") != "0", help="one JSON line per request on stdout")
     parser.add_argument("--pid-file", type=Path, default=env("PID_FILE"), help="where the master writes its pid")
-    parser.add_argument("--data-dir", type=Path, default=env("DATA_DIR", "data"))
-    parser.add_argument("--database-url", default=env("DATABASE_URL") or None, help="PostgreSQL, instead of SQLite")
+    store_arguments(parser)
     parser.add_argument("--feedback-rate", type=positive(int), default=env("FEEDBACK_RATE", str(feedback.RATE)),
                         help="corrections a minute from one client address")
-    parser.add_argument("--feedback-retention-days", type=positive(float),
-                        default=env("FEEDBACK_RETENTION_DAYS", str(feedback.RETENTION_DAYS)))
     parser.add_argument("--trusted-proxy", type=lambda text: frozenset(filter(None, text.split(","))),
                         default=env("TRUSTED_PROXY", ""), help='addresses, or "*" for any peer')
     settings = parser.parse_args(argv)
     settings.model = settings.model.resolve()  # the check below runs from the project root
-    settings.data_dir = settings.data_dir.resolve()
     if settings.pid_file:
         settings.pid_file = settings.pid_file.resolve()
     return settings
