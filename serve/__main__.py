@@ -17,6 +17,9 @@ Settings come from flags, else environment variables, else defaults:
                               "*": any peer), whose X-Forwarded-For names the client
   FEEDBACK_SALT (made once, kept in the data directory): the salt, given; the same on
                 every machine that shares one PostgreSQL database
+  ADMIN_TOKEN (none): the secret that opens the review page /admin and /api/admin/...;
+                without it they are off (404). Only an environment variable, like the
+                salt: a flag would show it to anyone who lists the machine's processes
 
 The models are checked before any worker starts, so a missing or broken file stops
 start-up with one line, and copied, as checked, into a directory of the master's
@@ -123,7 +126,7 @@ class Server(BaseApplication):
         settings = self.settings
         return create_app(self.copies[-1] / settings.model.name, open_store(settings),
                           max_body_bytes=settings.max_body_bytes, feedback_rate=settings.feedback_rate,
-                          trusted_proxies=settings.trusted_proxy)
+                          trusted_proxies=settings.trusted_proxy, admin_token=os.environ.get("ADMIN_TOKEN"))
 
 
 def store_arguments(parser: argparse.ArgumentParser):

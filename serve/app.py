@@ -12,6 +12,9 @@
                                    really is; kept with what the models read in it (serve/feedback.py)
     DELETE /api/feedback/<id>      the correction taken back, with its delete token
     GET  /api/feedback/stats       how many corrections are kept, by status
+    GET  /admin                    the review page (web/admin.html), when ADMIN_TOKEN is set
+    GET  /api/admin/corrections    pending corrections, newest first, with their pictures
+    POST /api/admin/review         {"ids": [...], "status": "accepted"}: corrections reviewed
     GET  /api/model                model.json of the served model
     GET  /api/model/<plot>.png     its plots beside it (contract.PLOTS), for the model card page (web/model.html)
     GET  /api/openapi.json         the OpenAPI 3 document of all of this
@@ -26,6 +29,7 @@ a picture will cost to decode is checked from its header first (serve/preprocess
 
 import base64
 import binascii
+import hmac
 import io
 import json
 import logging
@@ -43,10 +47,13 @@ from bottle import abort, request, response
 
 import contract
 import pen
-from serve import MAX_BODY_BYTES, feedback, metrics, number, preprocess, strokes
+from serve import MAX_BODY_BYTES, feedback, metrics, number, preprocess, review, strokes
 from serve.model import OnnxModel
 from serve.store import Unavailable
 
+ADMIN_PAGE = 20  # pending corrections listed at a time, unless asked for fewer or more
+MAX_ADMIN_PAGE = 100
+MAX_REVIEWED = 1000  # ids in one review call
 SERVE_DIR = Path(__file__).resolve().parent
 WEB_DIR = SERVE_DIR.parent / "web"
 MAX_BATCH = 256
@@ -58,6 +65,7 @@ SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 LABEL = re.compile(r"[0-9]{1,20}|not a digit")  # what a correction may say was drawn
 CLIENT_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
+CORRECTION_ID = re.compile(r"[0-9a-f]{32}")
 MAX_CLAIM = 64  # characters of what the page says the model read, and which model
 PNG_MODES = {"1", "L", "LA", "I", "I;16", "P", "RGB", "RGBA"}  # Pillow writes these as PNG as they are
 SECURITY_HEADERS = {
@@ -69,11 +77,12 @@ error_log = logging.getLogger("serve.error")
 
 
 def create_app(model_path, corrections: feedback.Feedback, web_dir=WEB_DIR, max_body_bytes=MAX_BODY_BYTES,
-               feedback_rate=feedback.RATE, trusted_proxies=frozenset()) -> bottle.Bottle:
+               feedback_rate=feedback.RATE, trusted_proxies=frozenset(), admin_token=None) -> bottle.Bottle:
     """A WSGI application serving the digit model at `model_path` and the segment model
     beside it, and keeping corrections in `corrections`, at most `feedback_rate` a minute
     from one client; the address of a client is the one a proxy in `trusted_proxies`
-    ("*": any peer) says in X-Forwarded-For. The models are loaded and warmed up here, once."""
+    ("*": any peer) says in X-Forwarded-For. Whoever sends `admin_token` may review the
+    corrections; without one, nobody can. The models are loaded and warmed up here, once."""
     model = OnnxModel(model_path)
     segment_model = OnnxModel(Path(model_path).with_name(contract.SEGMENTS.onnx_file), contract.SEGMENTS)
     for warming in (model, segment_model):  # the first call allocates; /readyz answers after it
@@ -83,7 +92,7 @@ def create_app(model_path, corrections: feedback.Feedback, web_dir=WEB_DIR, max_
                        "reader.segment_model": segment_model, "reader.segment_model_id": segment_model.sha256[:12],
                        "reader.web_dir": str(web_dir), "reader.max_body_bytes": max_body_bytes,
                        "reader.feedback": corrections, "reader.feedback_rate": feedback_rate,
-                       "reader.trusted_proxies": frozenset(trusted_proxies)})
+                       "reader.trusted_proxies": frozenset(trusted_proxies), "reader.admin_token": admin_token or ""})
     bottle.BaseRequest.MEMFILE_MAX = max_body_bytes  # Bottle's own (process-wide) knob: bodies this size stay in memory
     metrics.MODEL_INFO.labels(model=model.sha256[:12]).set(1)
     app.default_error_handler = json_error
@@ -97,6 +106,9 @@ def create_app(model_path, corrections: feedback.Feedback, web_dir=WEB_DIR, max_
     app.post("/api/feedback", callback=lambda: keep(correction()))
     app.delete("/api/feedback/<id:re:[0-9a-f]{32}>", callback=take_back)  # not /api/feedback/stats
     app.get("/api/feedback/stats", callback=corrections.counts)
+    app.get("/admin", callback=lambda: admin_is_on() and bottle.static_file("admin.html", root=str(web_dir)))
+    app.get("/api/admin/corrections", callback=lambda: pending_corrections(reviewer()))
+    app.post("/api/admin/review", callback=lambda: reviewed(reviewer()))
     app.get("/api/model", callback=lambda: model.card)
     app.get(f"/api/model/<plot:re:{'|'.join(contract.PLOTS)}>.png",
             callback=lambda plot: bottle.static_file(f"{plot}.png", root=str(Path(model_path).parent)))
@@ -473,11 +485,72 @@ def keep(fields: dict) -> dict:
 def take_back(id: str) -> str:
     """Deletes a correction for whoever holds its delete token (Authorization: Bearer);
     an unknown id and a wrong token are answered alike."""
-    scheme, _, token = request.get_header("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise bottle.HTTPError(401, 'Send the delete token as the header "Authorization: Bearer <token>".',
-                               **{"WWW-Authenticate": "Bearer"})
-    if not request.app.config["reader.feedback"].delete(id, token.strip()):
+    if not request.app.config["reader.feedback"].delete(id, bearer_token("delete token")):
         abort(404, "There is no correction with this id and delete token.")
     response.status = 204
     return ""
+
+
+def admin_is_on() -> bool:
+    """True if an admin token is set; else the review page and its routes are not there (404)."""
+    if not request.app.config["reader.admin_token"]:
+        abort(404, "Not found: reviewing is off (the service has no ADMIN_TOKEN).")
+    return True
+
+
+def reviewer() -> feedback.Feedback:
+    """The corrections, for whoever sends the admin token (Authorization: Bearer),
+    compared in constant time. A cross-site page cannot make a browser send that
+    header without a CORS preflight, which this service never answers, so the GET
+    routes need no more protection than the header."""
+    admin_is_on()
+    if not hmac.compare_digest(bearer_token("admin token").encode(), request.app.config["reader.admin_token"].encode()):
+        unauthorized("The admin token is wrong.")
+    return request.app.config["reader.feedback"]
+
+
+def bearer_token(what: str) -> str:
+    """The token of the Authorization header; 401 without one."""
+    scheme, _, token = request.get_header("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        unauthorized(f'Send the {what} as the header "Authorization: Bearer <token>".')
+    return token.strip()
+
+
+def unauthorized(message: str):
+    raise bottle.HTTPError(401, message, **{"WWW-Authenticate": "Bearer"})
+
+
+def pending_corrections(corrections: feedback.Feedback) -> dict:
+    """A page of the pending corrections, newest first: ?limit= (20; 1 to 100) of them
+    after the first ?offset= (0), each with what was drawn and the 28x28 inputs."""
+    limit, offset = (query_number(name, default, most) for name, default, most in
+                     (("limit", ADMIN_PAGE, MAX_ADMIN_PAGE), ("offset", 0, None)))
+    listed = corrections.listed("pending", limit, offset)
+    return {"corrections": [review.as_json(correction) for correction in listed],
+            "pending": corrections.counts()["pending"], "limit": limit, "offset": offset}
+
+
+def query_number(name: str, default: int, most: int | None) -> int:
+    """A whole number of the query string, from 0 (1 for a limit) to `most`."""
+    text, least = request.query.get(name), 1 if most else 0
+    if text is None:
+        return default
+    if not text.isdecimal() or not least <= int(text) <= (most or 2**62):
+        abort(400, f'"{name}" must be a whole number from {least}' + (f" to {most}." if most else "."))
+    return int(text)
+
+
+def reviewed(corrections: feedback.Feedback) -> dict:
+    """Gives corrections a status: JSON {"ids": [...], "status": "accepted"} (or
+    "rejected", or "pending" again); answers how many there were."""
+    if media_type() != "application/json":
+        abort(415, 'Send the review as JSON: {"ids": [...], "status": "accepted"}.')
+    document = parse_json(read_body())
+    ids, status = document.get("ids"), document.get("status")
+    if (type(ids) is not list or not 1 <= len(ids) <= MAX_REVIEWED
+            or not all(type(id) is str and CORRECTION_ID.fullmatch(id) for id in ids)):
+        abort(400, f'"ids" must be a list of 1 to {MAX_REVIEWED} correction ids.')
+    if status not in feedback.STATUSES:
+        abort(400, f'"status" must be one of {", ".join(feedback.STATUSES)}.')
+    return {"changed": corrections.review(ids, status)}
