@@ -119,10 +119,11 @@ def parse_settings(argv=None) -> tuple[argparse.Namespace, list[str]]:
     return parser.parse_known_args(argv)
 
 
-def write_config(state_dir: Path, settings: argparse.Namespace, upstream: str):
+def write_config(state_dir: Path, settings: argparse.Namespace, upstreams: list[str]):
+    """nginx's config in `state_dir`, in front of the services at `upstreams` (host:port each)."""
     (state_dir / "nginx.conf").write_text(render({
         "LISTEN": f"{settings.host}:{settings.port}",
-        "UPSTREAM": upstream,
+        "UPSTREAM_SERVERS": upstream_servers(upstreams),
         "MAX_BODY_BYTES": settings.max_body_bytes,
         "RATE": settings.rate,
         "BURST": settings.burst,
@@ -130,6 +131,11 @@ def write_config(state_dir: Path, settings: argparse.Namespace, upstream: str):
         "ACCESS_LOG": "/dev/stdout json" if settings.access_log else "off",
         "STATE_DIR": state_dir,
     }))
+
+
+def upstream_servers(upstreams: list[str]) -> str:
+    """The upstream block's `server` lines, as the template's UPSTREAM_SERVERS."""
+    return "\n        ".join(f"server {upstream};" for upstream in upstreams)
 
 
 def start_nginx(nginx: str, state_dir: Path) -> subprocess.Popen:
@@ -156,7 +162,7 @@ def main(argv=None):
     # Signals become KeyboardInterrupt, so Ctrl-C and SIGTERM take the same way out.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     state_dir = make_state_dir()
-    write_config(state_dir, settings, f"127.0.0.1:{serve_port}")
+    write_config(state_dir, settings, [f"127.0.0.1:{serve_port}"])
     # nginx and the service each run in a process group of their own: Ctrl-C
     # reaches this process only, which stops them in order, nginx first.
     processes = []

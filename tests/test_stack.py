@@ -85,7 +85,7 @@ def test_compose_runs_the_template_in_front_of_the_service():
     # here, nginx's main config.
     assert Path(target).parent == Path("/etc/nginx/templates")
     assert Path(environment["NGINX_ENVSUBST_OUTPUT_DIR"]) / Path(target).stem == Path("/etc/nginx/nginx.conf")
-    host, port = environment["UPSTREAM"].split(":")
+    host, port = re.fullmatch(r"server (\w+):(\d+);", environment["UPSTREAM_SERVERS"]).groups()
     assert host == "serve" and port == serve["environment"]["PORT"] and port in serve["expose"]
     assert "ports" not in serve  # only nginx is reachable from outside
     assert [p.split(":")[1] for p in nginx["ports"]] == [environment["LISTEN"], "443"]
@@ -107,7 +107,8 @@ def test_template_rendered_by_the_nginx_image_and_by_the_stack_passes_nginx_chec
     # is its own: both point at this machine here, all else is as in the container.
     container = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/root", "HOSTNAME": "nginx",
                  **COMPOSE["services"]["nginx"]["environment"],
-                 "UPSTREAM": f"127.0.0.1:{free_port()}", "STATE_DIR": str(tmp_path)}
+                 "UPSTREAM_SERVERS": stack.upstream_servers([f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"]),
+                 "STATE_DIR": str(tmp_path)}
     rendered = subprocess.run(["envsubst", " ".join(f"${{{name}}}" for name in container)],
                               input=TEMPLATE.read_text(), env=container, capture_output=True, text=True,
                               check=True).stdout
@@ -117,7 +118,7 @@ def test_template_rendered_by_the_nginx_image_and_by_the_stack_passes_nginx_chec
     assert check.returncode == 0, check.stderr
 
     settings, _ = stack.parse_settings([])
-    stack.write_config(tmp_path, settings, f"127.0.0.1:{free_port()}")
+    stack.write_config(tmp_path, settings, [f"127.0.0.1:{free_port()}"])
     ours = (tmp_path / "nginx.conf").read_text()
     assert f"client_max_body_size    {MAX_BODY_BYTES};" in ours and "${" not in ours
     check = nginx_accepts(ours, tmp_path)
@@ -169,7 +170,7 @@ def test_nginx_answers_502_in_json_when_the_service_is_down():
     settings, _ = stack.parse_settings(["--port", str(free_port())])
     state_dir = stack.make_state_dir()
     try:
-        stack.write_config(state_dir, settings, f"127.0.0.1:{free_port()}")  # nothing listens there
+        stack.write_config(state_dir, settings, [f"127.0.0.1:{free_port()}"])  # nothing listens there
         proxy = stack.start_nginx(stack.find_nginx(), state_dir)
         try:
             stack.wait_until(lambda: stack.listening("127.0.0.1", settings.port), proxy, "nginx")
