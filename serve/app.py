@@ -504,14 +504,16 @@ def reviewer() -> feedback.Feedback:
     header without a CORS preflight, which this service never answers, so the GET
     routes need no more protection than the header."""
     admin_is_on()
-    if not hmac.compare_digest(bearer_token("admin token").encode(), request.app.config["reader.admin_token"].encode()):
+    given = bearer_token("admin token").encode("latin-1")  # the header's bytes as sent
+    if not hmac.compare_digest(given, request.app.config["reader.admin_token"].encode()):
         unauthorized("The admin token is wrong.")
     return request.app.config["reader.feedback"]
 
 
 def bearer_token(what: str) -> str:
-    """The token of the Authorization header; 401 without one."""
-    scheme, _, token = request.get_header("Authorization", "").partition(" ")
+    """The token of the Authorization header; 401 without one. Read as WSGI gives it (each
+    byte a character): Bottle's get_header fails on bytes that are not UTF-8."""
+    scheme, _, token = request.environ.get("HTTP_AUTHORIZATION", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         unauthorized(f'Send the {what} as the header "Authorization: Bearer <token>".')
     return token.strip()
