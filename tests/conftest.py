@@ -81,8 +81,10 @@ class RunningServer:
 
 @pytest.fixture(scope="session")
 def server():
-    """Two workers; corrections a minute without a limit that generated requests would reach."""
-    running = RunningServer("--workers", "2", "--feedback-rate", "1000000").wait_healthy()
+    """Two workers; corrections a minute without a limit that generated requests would reach;
+    reviewing on, with a token no generated request guesses."""
+    running = RunningServer("--workers", "2", "--feedback-rate", "1000000",
+                            env={"ADMIN_TOKEN": "a-token-of-the-session-server-0123456789"}).wait_healthy()
     yield running
     running.stop()
 

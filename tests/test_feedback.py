@@ -40,9 +40,9 @@ class Store:
     def __init__(self, data_dir: Path, database_url: str):
         self.data_dir, self.database_url = data_dir, database_url
 
-    def serve(self, *args) -> RunningServer:
+    def serve(self, *args, env=None) -> RunningServer:
         return RunningServer("--workers", "2", "--data-dir", str(self.data_dir), *args,
-                             env={"DATABASE_URL": self.database_url}).wait_healthy()
+                             env={"DATABASE_URL": self.database_url, **(env or {})}).wait_healthy()
 
     def rows(self, query: str, *values) -> list[dict]:
         if self.database_url:
