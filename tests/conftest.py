@@ -19,6 +19,7 @@ import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVE_PYTHON = ROOT / ".venv" / "serve" / "bin" / "python"
+ADMIN_TOKEN = "a-token-of-the-session-server-0123456789"  # the session server's, which reviews with it
 sys.path.insert(0, str(ROOT))
 
 import mnist  # noqa: E402
@@ -84,7 +85,7 @@ def server():
     """Two workers; corrections a minute without a limit that generated requests would reach;
     reviewing on, with a token no generated request guesses."""
     running = RunningServer("--workers", "2", "--feedback-rate", "1000000",
-                            env={"ADMIN_TOKEN": "a-token-of-the-session-server-0123456789"}).wait_healthy()
+                            env={"ADMIN_TOKEN": ADMIN_TOKEN}).wait_healthy()
     yield running
     running.stop()
 
