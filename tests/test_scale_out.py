@@ -1,7 +1,8 @@
 """Two services behind one nginx, sharing one PostgreSQL database: the deployment's
 template (deploy/nginx.conf.template) rendered with both as its upstream servers,
 all on loopback. Every correction sent through the proxy is kept exactly once, both
-services take their share, and each answers the same counts."""
+services take their share, and each answers the same counts; the review page and
+its routes are reached through the proxy."""
 
 import concurrent.futures
 import json
@@ -19,7 +20,8 @@ from tests.conftest import RunningServer, free_port
 from tests.test_feedback import ONE
 
 SENT = 60
-SHARED = {"FEEDBACK_SALT": "one-salt-for-every-service-of-the-database"}
+TOKEN = "a-review-token-of-the-scale-out-test"
+SHARED = {"FEEDBACK_SALT": "one-salt-for-every-service-of-the-database", "ADMIN_TOKEN": TOKEN}
 
 
 @pytest.fixture(scope="module")
@@ -85,3 +87,11 @@ def test_corrections_through_the_proxy_land_once_in_the_shared_database(services
     counts = {"total": SENT, "pending": SENT, "accepted": 0, "rejected": 0}
     assert requests.get(proxy + "/api/feedback/stats").json() == counts
     assert [requests.get(service.url + "/api/feedback/stats").json() for service in services] == [counts] * 2
+
+
+def test_the_review_page_and_its_routes_are_reached_through_the_proxy(proxy):
+    page = requests.get(proxy + "/admin")
+    assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
+    assert requests.get(proxy + "/api/admin/corrections").status_code == 401
+    listed = requests.get(proxy + "/api/admin/corrections", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert listed.status_code == 200 and listed.json()["pending"] == SENT  # the header is passed on
