@@ -7,8 +7,6 @@ its routes are reached through the proxy."""
 import concurrent.futures
 import json
 import shutil
-import socket
-import time
 import uuid
 
 import psycopg
@@ -44,14 +42,7 @@ def proxy(services):
     state_dir = stack.make_state_dir()
     stack.write_config(state_dir, settings, [service.url.removeprefix("http://") for service in services])
     nginx = stack.start_nginx(stack.find_nginx(), state_dir)
-    deadline = time.monotonic() + 30
-    while nginx.poll() is None and time.monotonic() < deadline:
-        try:
-            socket.create_connection((settings.host, settings.port), timeout=1).close()
-            break
-        except OSError:
-            time.sleep(0.1)
-    assert nginx.poll() is None, f"nginx exited with status {nginx.returncode}"
+    stack.wait_until(lambda: stack.listening(settings.host, settings.port), nginx, "nginx")
     yield f"http://{settings.host}:{settings.port}"
     stack.stop(nginx)
     shutil.rmtree(state_dir, ignore_errors=True)
