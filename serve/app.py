@@ -148,10 +148,16 @@ def no_tracebacks(callback):
 def begin():
     """Times the request, names it, and refuses cross-site calls."""
     request.environ["reader.started"] = time.perf_counter()
-    given = request.get_header("X-Request-ID", "")
+    given = header("X-Request-ID", "")
     request.environ["reader.request_id"] = given if REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
     if request.method not in SAFE_METHODS and is_cross_site():
         abort(403, "Cross-site requests are refused: use the page on this site, or call the API from a program.")
+
+
+def header(name: str, default: str | None = None) -> str | None:
+    """A request header as WSGI gives it, each byte one character: Bottle's get_header
+    decodes it as UTF-8 and fails (a 500, from any route) on bytes that are not."""
+    return request.environ.get("HTTP_" + name.upper().replace("-", "_"), default)
 
 
 def is_cross_site() -> bool:
@@ -162,11 +168,11 @@ def is_cross_site() -> bool:
     Sec-Fetch-Site; over plain HTTP they send no Sec-Fetch headers, but a cross-origin
     POST still carries Origin. Programs (curl) send neither and are let through.
     """
-    site = request.get_header("Sec-Fetch-Site")
+    site = header("Sec-Fetch-Site")
     if site is not None:
         return site not in ("same-origin", "none")
-    origin = request.get_header("Origin")
-    return origin is not None and urlsplit(origin).netloc != request.get_header("Host")
+    origin = header("Origin")
+    return origin is not None and urlsplit(origin).netloc != header("Host")
 
 
 def finish():
@@ -396,7 +402,7 @@ def client_address() -> str:
     before it, the client wrote)."""
     peer = request.environ.get("REMOTE_ADDR", "")
     trusted = request.app.config["reader.trusted_proxies"]
-    forwarded = request.get_header("X-Forwarded-For", "").rpartition(",")[2].strip()
+    forwarded = header("X-Forwarded-For", "").rpartition(",")[2].strip()
     return forwarded if forwarded and (peer in trusted or "*" in trusted) else peer
 
 
@@ -511,9 +517,8 @@ def reviewer() -> feedback.Feedback:
 
 
 def bearer_token(what: str) -> str:
-    """The token of the Authorization header; 401 without one. Read as WSGI gives it (each
-    byte a character): Bottle's get_header fails on bytes that are not UTF-8."""
-    scheme, _, token = request.environ.get("HTTP_AUTHORIZATION", "").partition(" ")
+    """The token of the Authorization header; 401 without one."""
+    scheme, _, token = header("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         unauthorized(f'Send the {what} as the header "Authorization: Bearer <token>".')
     return token.strip()

@@ -162,6 +162,18 @@ def test_the_page_and_programs_may_post_but_other_sites_may_not(server, samples)
         assert refused.status_code == 403 and "Cross-site" in refused.json()["error"], headers
 
 
+@pytest.mark.parametrize("name", ["X-Request-ID", "Origin", "Sec-Fetch-Site", "X-Forwarded-For", "Host"])
+def test_header_bytes_that_are_not_utf_8_are_no_failure(server, samples, name):
+    """HTTP headers are bytes; a client may send ones that are no UTF-8 text."""
+    png, label = samples[0]
+    answer = post_png(server, png, {name: b"\xff\xfe"})
+    if name in ("Origin", "Sec-Fetch-Site"):  # not this site, not the page: refused, in words
+        assert answer.status_code == 403 and "Cross-site" in answer.json()["error"]
+    else:
+        assert answer.status_code == 200 and answer.json()["digit"] == label
+    assert requests.get(server.url + "/healthz", headers={name: b"\xff"}, timeout=10).status_code == 200
+
+
 def test_liveness_readiness_and_request_ids(server):
     assert requests.get(server.url + "/livez").json() == {"status": "ok"}
     ready = requests.get(server.url + "/readyz").json()
