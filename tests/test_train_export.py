@@ -12,16 +12,20 @@ import pytest
 import contract
 from export import export
 from tests.conftest import ROOT
-from train import segments, train
+from tests.test_corrections import entries_of, write_snapshot
+from train import corrections, segments, train
 
 TRAINED = (contract.DIGITS.keras_file, contract.DIGITS.metrics_file, contract.SEGMENTS.keras_file)
 
 
 @pytest.fixture(scope="module")
-def smoke_run(tmp_path_factory):
-    """Both models trained for seconds on a few thousand images: far worse than the committed ones."""
+def smoke_run(tmp_path_factory, data):
+    """Both models trained for seconds on a few thousand images (and people's corrections):
+    far worse than the committed ones."""
     out = tmp_path_factory.mktemp("smoke")
-    train.main(["--epochs", "3", "--limit", "3000", "--seed", "3", "--out", str(out)])
+    snapshot = tmp_path_factory.mktemp("corrections") / "corrections.npz"
+    write_snapshot(snapshot, entries_of(data, 100))
+    train.main(["--epochs", "3", "--limit", "3000", "--seed", "3", "--out", str(out), "--corrections", str(snapshot)])
     segments.main(["--epochs", "2", "--numbers", "300", "--batch-size", "256", "--seed", "3", "--out", str(out)])
     return out
 
@@ -41,9 +45,14 @@ def test_train_then_export_on_a_few_thousand_images(smoke_run):
     assert segment_metrics["history"]["loss"][-1] < segment_metrics["history"]["loss"][0]  # it learns
     assert segment_metrics["best_val_accuracy"] > 0.6  # eleven answers; most candidates are not one digit
     metrics = json.loads((smoke_run / "metrics.json").read_text())
-    # 3,000 digits, and styled digits, non-digits and several-digit pictures in the full run's proportion to them.
+    # 3,000 digits, and styled digits, non-digits and several-digit pictures in the full run's proportion to
+    # them, and the corrections learned from, each WEIGHT times; the rest are held out and measured.
+    learned = metrics["corrections"]
     assert metrics["train_size"] == 3000 + sum(round(count * 3000 / 55_000) for count in (
-        train.STYLED_DIGITS, train.NON_DIGITS, train.SEVERAL_DIGITS))
+        train.STYLED_DIGITS, train.NON_DIGITS, train.SEVERAL_DIGITS)) + learned["training_examples"] * corrections.WEIGHT
+    assert learned["training_examples"] + learned["holdout_examples"] == 100 + 1 + 2 and learned["left_out"] == 1
+    assert 0 <= learned["holdout_accuracy"] <= 1 and learned["served_holdout_accuracy"] > 0.9
+    assert len(learned["sha256"]) == 64
     assert metrics["epochs"] == 3 and metrics["temperature"] > 0
     # Far above chance (0.1) after seconds of training: 69% in one run of 3 epochs; 2 epochs
     # gave 42% to 62% from run to run (batch norm's averages have had few steps to settle).

@@ -32,7 +32,7 @@ from keras import layers
 import contract
 import mnist
 from drawings import nondigits, styles
-from train import augment, plots
+from train import augment, corrections, plots
 
 VALIDATION_SIZE = 5_000
 NON_DIGITS = 8_000  # training pictures of things that are not a digit, all kinds but the held-out ones
@@ -63,10 +63,12 @@ def build_model() -> keras.Model:
     ], name="mnist_cnn")
 
 
-def examples(data: mnist.Mnist, limit: int | None, seed: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def examples(data: mnist.Mnist, limit: int | None, seed: int,
+             learned: corrections.Corrections | None = None) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """(images (N, 28, 28, 1) float32, labels) for "train" and "val": MNIST digits, digits
     drawn in the world's styles, then non-digits and several-digit pictures made from
-    the same split's digits only, as many per digit in both. `limit` keeps the first N training digits (quick runs)."""
+    the same split's digits only, as many per digit in both, and in training people's
+    corrections, if `learned` holds some. `limit` keeps the first N training digits (quick runs)."""
     images = data.train_images[..., None].astype("float32") / 255
     cut = len(images) - VALIDATION_SIZE
     splits = {"train": slice(0, limit or cut), "val": slice(cut, cut + (max(limit // 5, 100) if limit else VALIDATION_SIZE))}
@@ -80,6 +82,8 @@ def examples(data: mnist.Mnist, limit: int | None, seed: int) -> dict[str, tuple
         made[name] = (np.concatenate([digits, styled[..., None], others[..., None], several[..., None]]),
                       np.concatenate([labels, styled_labels, np.full(len(others), contract.NOT_A_DIGIT),
                                       np.full(len(several), contract.SEVERAL_DIGITS)]).astype(np.int64))
+    if learned:
+        made["train"] = tuple(np.concatenate(pair) for pair in zip(made["train"], (learned.train_x, learned.train_y)))
     return made
 
 
@@ -148,6 +152,8 @@ def main(argv=None):
     parser.add_argument("--augment", default=",".join(augment.CHOSEN),
                         help=f"comma-separated changes to training images, of {', '.join(augment.CHOICES)}")
     parser.add_argument("--out", type=Path, default=contract.ARTIFACTS, help="directory for the artifacts")
+    parser.add_argument("--corrections", type=Path,
+                        help="a snapshot of accepted corrections (python -m serve.review export) to learn from too")
     parser.add_argument("--compare", action="store_true",
                         help="a run to compare settings: validation figures only, the test set is not read")
     args = parser.parse_args(argv)
@@ -157,7 +163,11 @@ def main(argv=None):
     choices = tuple(choice for choice in args.augment.split(",") if choice)
     if set(choices) - set(augment.CHOICES):
         parser.error(f"--augment: choose from {', '.join(augment.CHOICES)}")
-    made = examples(data, args.limit, args.seed)
+    try:
+        learned = corrections.load(args.corrections) if args.corrections else None
+    except corrections.CorrectionsError as error:
+        sys.exit(f"error: {error}")
+    made = examples(data, args.limit, args.seed, learned)
     train, val = datasets(made, args.batch_size, choices, args.seed)
     train_size, val_size = len(made["train"][1]), len(made["val"][1])
     steps = args.epochs * -(-train_size // args.batch_size)
@@ -223,6 +233,8 @@ def main(argv=None):
         "versions": {"python": platform.python_version(), "tensorflow": tf.__version__,
                      "keras": keras.__version__, "numpy": np.__version__},
     }
+    if learned:
+        metrics["corrections"] = corrections.report(learned, best.predict(learned.holdout_x, batch_size=512, verbose=0))
     (args.out / contract.DIGITS.metrics_file).write_text(json.dumps(metrics, indent=2) + "\n")
     plots.training_curves(metrics["history"], args.out / "training-curves.png")
     plots.confusion_matrix(confusion, args.out / "confusion-matrix.png")
