@@ -47,7 +47,7 @@ from bottle import abort, request, response
 
 import contract
 import pen
-from serve import MAX_BODY_BYTES, feedback, metrics, number, preprocess, review, strokes
+from serve import MAX_BODY_BYTES, feedback, metrics, number, preprocess, strokes
 from serve.model import OnnxModel
 from serve.store import Unavailable
 
@@ -104,7 +104,7 @@ def create_app(model_path, corrections: feedback.Feedback, web_dir=WEB_DIR, max_
     app.post("/api/predict/batch", callback=lambda: {"predictions": answers(model_inputs(batch_images()))})
     app.post("/api/number", callback=lambda: number_answer(drawing()))
     app.post("/api/feedback", callback=lambda: keep(correction()))
-    app.delete("/api/feedback/<id:re:[0-9a-f]{32}>", callback=take_back)  # not /api/feedback/stats
+    app.delete(f"/api/feedback/<id:re:{CORRECTION_ID.pattern}>", callback=take_back)  # not /api/feedback/stats
     app.get("/api/feedback/stats", callback=corrections.counts)
     app.get("/admin", callback=lambda: admin_is_on() and bottle.static_file("admin.html", root=str(web_dir)))
     app.get("/api/admin/corrections", callback=lambda: pending_corrections(reviewer()))
@@ -534,7 +534,7 @@ def pending_corrections(corrections: feedback.Feedback) -> dict:
     limit, offset = (query_number(name, default, most) for name, default, most in
                      (("limit", ADMIN_PAGE, MAX_ADMIN_PAGE), ("offset", 0, None)))
     listed = corrections.listed("pending", limit, offset)
-    return {"corrections": [review.as_json(correction) for correction in listed],
+    return {"corrections": [feedback.as_json(correction) for correction in listed],
             "pending": corrections.counts()["pending"], "limit": limit, "offset": offset}
 
 

@@ -12,22 +12,32 @@ The sender gets a delete token with which to take the correction back; only its
 hash is kept. The token is an HMAC of the correction's id under the salt, so a
 retried request (the same client key) is answered with the same token again.
 Corrections older than the retention period are deleted at start-up and with every
-new one.
+new one. A kept correction is shown to a reviewer (/admin, `python -m serve.review`)
+by picture(), inputs() and as_json() at the end of this module.
 """
 
+import base64
 import hashlib
 import hmac
+import io
+import json
 import os
 import secrets
 import time
 import uuid
 from pathlib import Path
 
+import numpy as np
+from PIL import Image
+
+import pen
+from serve import preprocess, strokes
 from serve.store import Postgres, Sqlite, migrate
 
 RATE = 60  # corrections a minute one client address may send, by default
 RETENTION_DAYS = 365
 STATUSES = ("pending", "accepted", "rejected")
+SHOWN_SIDE = 256  # px, the longer side of strokes drawn for a reviewer
 WINDOW_SECONDS = 60  # the rate limit counts a client's corrections over this long
 COLUMNS = ("id", "client_key", "created", "client_hash", "delete_token_hash", "label", "claimed_prediction",
            "claimed_model", "picture", "strokes", "inputs", "verdict", "prediction", "probabilities", "model")
@@ -169,3 +179,28 @@ def kept_salt(path: Path) -> bytes:
         finally:
             made.unlink()
     return path.read_bytes()
+
+
+def picture(correction: dict) -> bytes:
+    """What was drawn, as a PNG: the picture kept, or the strokes drawn again, dark on
+    light as the page showed them."""
+    if correction["picture"] is not None:
+        return bytes(correction["picture"])
+    drawn = pen.draw(strokes.parse(json.loads(correction["strokes"])), SHOWN_SIDE)
+    return preprocess.to_png(1 - drawn)
+
+
+def inputs(correction: dict) -> np.ndarray:
+    """The 28x28 inputs, kept side by side in one PNG, as an array of them (k, 28, 28)."""
+    side_by_side = np.asarray(Image.open(io.BytesIO(bytes(correction["inputs"]))).convert("L"))
+    return side_by_side.reshape(28, -1, 28).transpose(1, 0, 2)
+
+
+def as_json(correction: dict) -> dict:
+    """A correction as the review page shows it: its fields, the pictures as PNG data URLs."""
+    def data_url(png: bytes) -> str:
+        return "data:image/png;base64," + base64.b64encode(png).decode()
+    return {**{field: correction[field] for field in ("id", "created", "label", "verdict", "prediction", "model",
+                                                       "claimed_prediction", "claimed_model")},
+            "picture": data_url(picture(correction)),
+            "inputs": [data_url(preprocess.to_png(field / 255)) for field in inputs(correction)]}

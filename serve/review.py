@@ -27,50 +27,19 @@ Its sha256 is printed and written beside it, as FILE.sha256 in sha256sum's form
 """
 
 import argparse
-import base64
 import hashlib
-import io
-import json
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
-import pen
-from serve import preprocess, strokes
+from serve import feedback
 from serve.__main__ import open_store, store_arguments
 from serve.feedback import Feedback
 from serve.store import Unavailable
 
 PAGE = 500  # corrections read from the database at a time
-SHOWN_SIDE = 256  # px, the longer side of strokes drawn for a reviewer
-
-
-def picture(correction: dict) -> bytes:
-    """What was drawn, as a PNG: the picture kept, or the strokes drawn again, dark on
-    light as the page showed them."""
-    if correction["picture"] is not None:
-        return bytes(correction["picture"])
-    drawn = pen.draw(strokes.parse(json.loads(correction["strokes"])), SHOWN_SIDE)
-    return preprocess.to_png(1 - drawn)
-
-
-def inputs(correction: dict) -> np.ndarray:
-    """The 28x28 inputs, kept side by side in one PNG, as an array of them (k, 28, 28)."""
-    side_by_side = np.asarray(Image.open(io.BytesIO(bytes(correction["inputs"]))).convert("L"))
-    return side_by_side.reshape(28, -1, 28).transpose(1, 0, 2)
-
-
-def as_json(correction: dict) -> dict:
-    """A correction as the review page shows it: its fields, the pictures as PNG data URLs."""
-    def data_url(png: bytes) -> str:
-        return "data:image/png;base64," + base64.b64encode(png).decode()
-    return {**{field: correction[field] for field in ("id", "created", "label", "verdict", "prediction", "model",
-                                                       "claimed_prediction", "claimed_model")},
-            "picture": data_url(picture(correction)),
-            "inputs": [data_url(preprocess.to_png(field / 255)) for field in inputs(correction)]}
 
 
 def every(corrections: Feedback, status: str) -> list[dict]:
@@ -87,7 +56,7 @@ def export(corrections: Feedback, out: Path) -> tuple[int, str]:
     """Writes the snapshot of the accepted corrections to `out` and its sha256 beside it:
     how many it holds, and the sha256."""
     accepted = every(corrections, "accepted")[::-1]
-    fields = [inputs(correction) for correction in accepted]
+    fields = [feedback.inputs(correction) for correction in accepted]
     with out.open("wb") as file:
         np.savez_compressed(
             file,
