@@ -259,14 +259,93 @@ def dots(rng: np.random.Generator) -> tuple[np.ndarray, ...]:
     return tuple(dot(x, y) for x, y in rng.uniform(0, 1, (int(rng.integers(4, 13)), 2)))
 
 
+def flower(rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+    """A small round middle and five to eight petals round it, each a loop of its own."""
+    petals = int(rng.integers(5, 9))
+    start = rng.uniform(0, 360)
+    strokes = [arc(0.5, 0.5, 0.12, 0.12, 0, 360)]
+    for k in range(petals):
+        angle = math.radians(start + 360 * k / petals)
+        middle = 0.5 + 0.31 * np.array([math.cos(angle), math.sin(angle)])
+        loop = arc(0, 0, 0.19, 0.09, 0, 360)
+        turn = np.array([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]])
+        strokes.append(loop @ turn.T + middle)
+    return tuple(strokes)
+
+
+def sun(rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+    """A disc's outline and six to ten rays standing out from it."""
+    rays = int(rng.integers(6, 11))
+    start = rng.uniform(0, 360)
+    strokes = [arc(0.5, 0.5, 0.25, 0.25, start, start + 360)]
+    for k in range(rays):
+        angle = math.radians(start + 360 * k / rays)
+        direction = np.array([math.cos(angle), math.sin(angle)])
+        strokes.append(line(tuple(0.5 + 0.33 * direction), tuple(0.5 + 0.5 * direction)))
+    return tuple(strokes)
+
+
+def cat(rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+    """A face with two pointed ears in one outline, two eyes and whiskers or a nose."""
+    face = joined(line((0.14, 0.42), (0.18, 0.02), (0.38, 0.24)), arc(0.5, 0.6, 0.4, 0.4, -108, -72),
+                  line((0.62, 0.24), (0.82, 0.02), (0.86, 0.42)), arc(0.5, 0.6, 0.4, 0.4, -25, 205))
+    eyes = (dot(0.36, 0.55), dot(0.64, 0.55))
+    if rng.random() < 0.5:
+        return (face, *eyes, line((0.45, 0.72), (0.55, 0.72), (0.5, 0.78), (0.45, 0.72)))
+    return (face, *eyes, line((0.05, 0.68), (0.38, 0.72)), line((0.95, 0.68), (0.62, 0.72)))
+
+
+def eye(rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+    """An almond, two arcs meeting at its corners, and a round pupil inside."""
+    upper, lower = arc(0.5, 0.95, 0.6, 0.65, 213, 327), arc(0.5, 0.05, 0.6, 0.65, 33, 147)
+    pupil = arc(0.5, 0.5, 0.15, 0.15, 0, 360) if rng.random() < 0.5 else dot(0.5, 0.5)
+    return (joined(upper, lower), pupil)
+
+
+def checkbox(rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+    """A square with a tick (or a cross) in it."""
+    square = line((0, 0), (1, 0), (1, 1), (0, 1), (0, 0))
+    if rng.random() < 0.5:
+        return square, line((0.2, 0.5), (0.42, 0.8), (0.85, 0.2))
+    return square, line((0.2, 0.2), (0.8, 0.8)), line((0.8, 0.2), (0.2, 0.8))
+
+
+def coil(rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+    """Loop after loop along a line, as a pen doodles in a margin: three to six turns."""
+    turns = int(rng.integers(3, 7))
+    t = np.linspace(0, 2 * math.pi * turns, 36 * turns)
+    way = rng.choice([-1, 1])
+    return (np.column_stack([t / (2 * math.pi) + 0.6 * np.cos(way * t + math.pi), 0.5 + 0.5 * np.sin(way * t)]),)
+
+
+def tree(rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+    """A fir: three tiers of branches in one zigzag outline, on a trunk."""
+    crown = line((0.5, 0), (0.2, 0.3), (0.38, 0.3), (0.1, 0.55), (0.32, 0.55), (0, 0.8), (1, 0.8), (0.68, 0.55),
+                 (0.9, 0.55), (0.62, 0.3), (0.8, 0.3), (0.5, 0))
+    return crown, line((0.42, 0.8), (0.42, 1), (0.58, 1), (0.58, 0.8))
+
+
+def moon(rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+    """A crescent: an outer arc and a flatter inner one, joined at the horns, facing either way."""
+    crescent = joined(arc(0.5, 0.5, 0.5, 0.5, 60, 300), arc(0.85, 0.5, 0.45, 0.5, 240, 120))
+    return (crescent if rng.random() < 0.5 else np.column_stack([1 - crescent[:, 0], crescent[:, 1]]),)
+
+
+def envelope(rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+    """A wide rectangle and its flap, a V from the top corners."""
+    return line((0, 0.15), (1, 0.15), (1, 0.85), (0, 0.85), (0, 0.15)), line((0, 0.15), (0.5, 0.55), (1, 0.15))
+
+
 SHAPES: dict[str, Callable[[np.random.Generator], tuple[np.ndarray, ...]]] = {
     "letter": letter, "letter (held out)": held_out_letter, "symbol": symbol, "star": star,
     "heart": heart, "spiral": spiral, "tick": tick, "hatch": hatch, "smiley": smiley,
     "house": house, "triangle": triangle, "cross-out": cross_out, "scribble": scribble, "dots": dots,
+    "flower": flower, "sun": sun, "cat": cat, "eye": eye, "checkbox": checkbox, "coil": coil, "tree": tree,
+    "moon": moon, "envelope": envelope,
 }
 # Kinds whose lines run close together, and the widest brush (of the drawing's longer
 # side) that leaves them apart; a wider one fills them in, a blob of no kind.
-FINE = {"spiral": 0.07, "hatch": 0.08, "cross-out": 0.06, "scribble": 0.06}
+FINE = {"spiral": 0.07, "hatch": 0.08, "cross-out": 0.06, "scribble": 0.06, "flower": 0.06, "coil": 0.06}
 KINDS: tuple[str, ...] = (*SHAPES, "fragment")
 HELD_OUT: tuple[str, ...] = ("heart", "house", "letter (held out)")
 TRAINED: tuple[str, ...] = tuple(kind for kind in KINDS if kind not in HELD_OUT)
