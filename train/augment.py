@@ -36,7 +36,8 @@ def augmenter(choices: tuple[str, ...]) -> "Augmenter":
 
 
 class Augmenter(layers.Layer):
-    """A pen change on (images, skeletons), then a warp of the images."""
+    """A pen change (on (images, skeletons) for RandomPen, images alone otherwise),
+    then a warp of the images."""
 
     def __init__(self, pen: layers.Layer, warp: layers.Layer, **kwargs):
         super().__init__(**kwargs)
@@ -53,10 +54,9 @@ def skeletons(images: np.ndarray) -> np.ndarray:
 
 class RandomStrokeWidth(layers.Layer):
     """Makes strokes bolder (grey dilation) or thinner (grey erosion) on a third of the
-    images each. Takes (images, skeletons) and ignores the skeletons."""
+    images each."""
 
-    def call(self, inputs, training=True):
-        images, _ = inputs
+    def call(self, images, training=True):
         choice = tf.random.uniform((tf.shape(images)[0], 1, 1, 1), maxval=3, dtype=tf.int32)
         bolder = tf.nn.max_pool2d(images, 2, 1, "SAME")
         thinner = -tf.nn.max_pool2d(-images, 2, 1, "SAME")

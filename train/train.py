@@ -91,7 +91,8 @@ def datasets(made: dict, batch_size: int, choices: tuple[str, ...], seed: int):
     """(train, validation) tf.data pipelines; only the training one is augmented."""
     train_x, train_y = made["train"]
     augment_batch = augment.augmenter(choices)
-    train = (tf.data.Dataset.from_tensor_slices(((train_x, augment.skeletons(train_x)), train_y))
+    pen_input = (train_x, augment.skeletons(train_x)) if "pen" in choices else train_x  # thinning costs time and memory
+    train = (tf.data.Dataset.from_tensor_slices((pen_input, train_y))
              .shuffle(len(train_x), seed=seed, reshuffle_each_iteration=True)
              .batch(batch_size)
              .map(lambda x, y: (augment_batch(x, training=True), y), num_parallel_calls=tf.data.AUTOTUNE)
