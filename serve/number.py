@@ -4,8 +4,8 @@
   segments.py: the line, and every stretch of it that could be one digit ->
   the segment model on all of them, one call -> the likeliest run of stretches end
   to end across the line (dynamic programming) -> those of its digits that stand
-  alone as the digit model sees them, one call -> each digit the one both models
-  find likeliest, and its box in the picture's pixels -> the next likeliest
+  alone read by the digit model twice, as cut from the line and from the ink as
+  drawn, one call -> each digit the one the models together find likeliest, and its box in the picture's pixels -> the next likeliest
   readings: one digit read otherwise -> the verdict: "not a number" if the digit
   model finds most marks standing alone are not digits (letters, doodles), "unsure"
   if the reading's confidence is under contract.UNSURE_BELOW, else "number".
@@ -13,14 +13,19 @@
 The segment model says whether a stretch is one whole digit and which; the digit
 model, trained on all of MNIST, reads a lone digit better, so for a digit with blank
 columns on both sides the two agree on which digit it is (their probabilities
-multiplied). A digit cut from touching ink has its neighbours' strokes in its box,
-which the digit model never saw: there the segment model alone decides (on touching
-numbers of validation digits, 83.7% were read right so, 81.0% with both models).
+multiplied). The digit model reads such a digit both as cut from the line and as
+cut from the ink as drawn, finer, as MNIST's strokes are, and the three readings
+are multiplied: on 500 apart numbers of validation digits, 97.4% were read right
+with the line's cut alone, 98.8% with the finer one alone, 99.0% with both. A
+digit cut from touching ink has its neighbours' strokes in its box, which the digit
+model never saw: there the segment model alone decides (on touching numbers of
+validation digits, 83.7% were read right so, 81.0% with both models).
 A digit's confidence is the probability that its stretch is one digit times that of
 the digit; a number's is the product of its digits': the probability that all of
 them are right.
 """
 
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -108,13 +113,17 @@ def read(ink: np.ndarray, pixel: float, segment_model: OnnxModel, digit_model: O
     chosen = [found[k] for k in run]
     fields = [digit_field(number, box) for box in chosen]
     alone = standing_alone(inked, chosen)
-    read_alone = digit_model.predict(np.stack([fields[i] for i in alone])) if alone else np.ones((0, *contract.DIGITS.output_shape))
-    both = agreed(probabilities[run, :contract.NOT_ONE_DIGIT], alone, read_alone[:, :contract.NOT_A_DIGIT])
+    read_alone = np.ones((0, *contract.DIGITS.output_shape))
+    if alone:  # each digit standing alone twice, in one call: as cut from the line, and from the ink as drawn
+        read_alone = digit_model.predict(np.stack([fields[i] for i in alone] + [sharp_field(ink, number, chosen[i]) for i in alone]))
+    from_line, from_ink = read_alone[:len(alone)], read_alone[len(alone):]
+    both = agreed(probabilities[run, :contract.NOT_ONE_DIGIT], alone,
+                  from_line[:, :contract.NOT_A_DIGIT] * from_ink[:, :contract.NOT_A_DIGIT])
     one_digit = 1 - probabilities[run, contract.NOT_ONE_DIGIT]
     digits = [Digit(int(p.argmax()), float(whole * p.max()), p, picture_box(number, box, pixel), field)
               for p, whole, box, field in zip(both, one_digit, chosen, fields)]
     confidence = float(np.prod([digit.confidence for digit in digits]))
-    refused = [contract.verdict(p) == "not a digit" for p in read_alone]
+    refused = [contract.verdict(p) == "not a digit" for p in from_line]
     if refused and sum(refused) > len(refused) / 2:
         verdict = "not a number"
     else:
@@ -178,6 +187,20 @@ def digit_field(number: segments.Line, box: segments.Box) -> np.ndarray:
     """The stretch's ink as the digit model wants a digit: 20 px box, centred by mass."""
     x, y, w, h = box
     return pen.field(number.ink[y:y + h, x:x + w])
+
+
+def sharp_field(ink: np.ndarray, number: segments.Line, box: segments.Box) -> np.ndarray:
+    """The stretch's ink cut from the drawing as it was drawn, not from the LINE px line,
+    framed as the digit model wants a digit: the finer strokes it was trained on."""
+    x, y, w, h = box
+    left, top = math.floor(number.left + x / number.scale), math.floor(number.top + y / number.scale)
+    right, bottom = math.ceil(number.left + (x + w) / number.scale), math.ceil(number.top + (y + h) / number.scale)
+    cut = ink[top:bottom, left:right]
+    inked = cut > segments.INKED
+    if not inked.any():  # faint ink the line's resampling made bolder: the line's field is all there is
+        return digit_field(number, box)
+    rows, cols = np.flatnonzero(inked.any(axis=1)), np.flatnonzero(inked.any(axis=0))
+    return pen.field(cut[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1])
 
 
 def picture_box(number: segments.Line, box: segments.Box, pixel: float) -> list[float]:
