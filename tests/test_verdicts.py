@@ -95,7 +95,8 @@ def test_digits_as_people_write_them_everywhere_are_read(server, digit, style):
 
 def test_a_number_pad_of_doodles_is_not_a_number(server):
     """A star, a heart and a letter side by side on the number pad: hardly ever read
-    as a number with confidence (a heart, never trained on, is read as a digit often)."""
+    as a number with confidence (a heart, never trained on, is read as a digit often),
+    and at least half the time refused outright."""
     rng = np.random.default_rng(5)
     answers = []
     for _ in range(10):
@@ -106,7 +107,7 @@ def test_a_number_pad_of_doodles_is_not_a_number(server):
         body = {"strokes": [xy.round(1).tolist() for xy in paths], "width": 680, "height": 200, "brush": 12}
         answers.append(answers_to(server.url + "/api/number", [body])[0])
     verdicts = [answer["verdict"] for answer in answers]
-    assert verdicts.count("number") <= 2 and verdicts.count("not a number") >= 6, verdicts
+    assert verdicts.count("number") <= 2 and verdicts.count("not a number") >= 5, verdicts
 
 
 def test_a_written_number_is_a_number(server, data):

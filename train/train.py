@@ -145,7 +145,7 @@ def start_run(args: argparse.Namespace) -> mnist.Mnist:
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", help="directory of the MNIST IDX files (default: see mnist/)")
-    parser.add_argument("--epochs", type=int, default=12)
+    parser.add_argument("--epochs", type=int, default=18)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--learning-rate", type=float, default=3e-3)
     parser.add_argument("--limit", type=int, help="train on the first N images only (quick runs)")
