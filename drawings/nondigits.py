@@ -264,10 +264,10 @@ def flower(rng: np.random.Generator) -> tuple[np.ndarray, ...]:
     petals = int(rng.integers(5, 9))
     start = rng.uniform(0, 360)
     strokes = [arc(0.5, 0.5, 0.12, 0.12, 0, 360)]
+    loop = arc(0, 0, 0.19, 0.09, 0, 360)  # a petal lying along x, turned into place
     for k in range(petals):
         angle = math.radians(start + 360 * k / petals)
         middle = 0.5 + 0.31 * np.array([math.cos(angle), math.sin(angle)])
-        loop = arc(0, 0, 0.19, 0.09, 0, 360)
         turn = np.array([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]])
         strokes.append(loop @ turn.T + middle)
     return tuple(strokes)

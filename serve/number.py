@@ -5,8 +5,9 @@
   the segment model on all of them, one call -> the likeliest run of stretches end
   to end across the line (dynamic programming) -> those of its digits that stand
   alone read by the digit model twice, as cut from the line and from the ink as
-  drawn, one call -> each digit the one the models together find likeliest, and its box in the picture's pixels -> the next likeliest
-  readings: one digit read otherwise -> the verdict: "not a number" if the digit
+  drawn, one call -> each digit the one the models together find likeliest, and
+  its box in the picture's pixels -> the next likeliest readings: one digit read
+  otherwise -> the verdict: "not a number" if the digit
   model finds most marks standing alone are not digits (letters, doodles), "unsure"
   if the reading's confidence is under contract.UNSURE_BELOW, else "number".
 
@@ -115,7 +116,8 @@ def read(ink: np.ndarray, pixel: float, segment_model: OnnxModel, digit_model: O
     alone = standing_alone(inked, chosen)
     read_alone = np.ones((0, *contract.DIGITS.output_shape))
     if alone:  # each digit standing alone twice, in one call: as cut from the line, and from the ink as drawn
-        read_alone = digit_model.predict(np.stack([fields[i] for i in alone] + [sharp_field(ink, number, chosen[i]) for i in alone]))
+        twice = [fields[i] for i in alone] + [sharp_field(ink, number, chosen[i]) for i in alone]
+        read_alone = digit_model.predict(np.stack(twice))
     from_line, from_ink = read_alone[:len(alone)], read_alone[len(alone):]
     both = agreed(probabilities[run, :contract.NOT_ONE_DIGIT], alone,
                   from_line[:, :contract.NOT_A_DIGIT] * from_ink[:, :contract.NOT_A_DIGIT])
@@ -192,10 +194,8 @@ def digit_field(number: segments.Line, box: segments.Box) -> np.ndarray:
 def sharp_field(ink: np.ndarray, number: segments.Line, box: segments.Box) -> np.ndarray:
     """The stretch's ink cut from the drawing as it was drawn, not from the LINE px line,
     framed as the digit model wants a digit: the finer strokes it was trained on."""
-    x, y, w, h = box
-    left, top = math.floor(number.left + x / number.scale), math.floor(number.top + y / number.scale)
-    right, bottom = math.ceil(number.left + (x + w) / number.scale), math.ceil(number.top + (y + h) / number.scale)
-    cut = ink[top:bottom, left:right]
+    left, top, width, height = ink_box(number, box)
+    cut = ink[math.floor(top):math.ceil(top + height), math.floor(left):math.ceil(left + width)]
     inked = cut > segments.INKED
     if not inked.any():  # faint ink the line's resampling made bolder: the line's field is all there is
         return digit_field(number, box)
@@ -203,8 +203,12 @@ def sharp_field(ink: np.ndarray, number: segments.Line, box: segments.Box) -> np
     return pen.field(cut[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1])
 
 
+def ink_box(number: segments.Line, box: segments.Box) -> tuple[float, float, float, float]:
+    """A box on the line, in the pixels of the ink the line was made from."""
+    x, y, w, h = box
+    return number.left + x / number.scale, number.top + y / number.scale, w / number.scale, h / number.scale
+
+
 def picture_box(number: segments.Line, box: segments.Box, pixel: float) -> list[float]:
     """A box on the line, in the pixels (or units) of the picture sent."""
-    x, y, w, h = box
-    return [round(pixel * (number.left + x / number.scale), 1), round(pixel * (number.top + y / number.scale), 1),
-            round(pixel * w / number.scale, 1), round(pixel * h / number.scale, 1)]
+    return [round(pixel * value, 1) for value in ink_box(number, box)]
