@@ -11,10 +11,10 @@ WORKDIR /app
 COPY requirements-serve.txt .
 RUN pip install --no-cache-dir -r requirements-serve.txt
 
-COPY contract.py pen.py segments.py ./
+COPY contract.py pen.py lines.py ./
 COPY serve/ serve/
 COPY web/ web/
-COPY artifacts/mnist.onnx artifacts/model.json artifacts/segments.onnx artifacts/segments.json artifacts/
+COPY artifacts/mnist.onnx artifacts/model.json artifacts/numbers.onnx artifacts/numbers.json artifacts/
 COPY artifacts/confusion-matrix.png artifacts/training-curves.png artifacts/reliability.png artifacts/
 
 # Corrections are kept in /app/data (SQLite, and the salt of addresses' hashes): a

@@ -8,10 +8,10 @@ PID_FILE ?= run/serve.pid
 
 .PHONY: train export serve reload review stack test screenshots bench image browser nginx postgres clean
 
-# ARGS go to the digit model's training, SEGMENT_ARGS to the segment model's (train/segments.py).
+# ARGS go to the digit model's training, NUMBER_ARGS to the number model's (train/numbers.py).
 train: $(VENV)/train/ready
 	$(VENV)/train/bin/python -m train.train $(ARGS)
-	$(VENV)/train/bin/python -m train.segments $(SEGMENT_ARGS)
+	$(VENV)/train/bin/python -m train.numbers $(NUMBER_ARGS)
 
 export: $(VENV)/train/ready
 	$(VENV)/train/bin/python -m export.export $(ARGS)

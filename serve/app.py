@@ -78,18 +78,18 @@ error_log = logging.getLogger("serve.error")
 
 def create_app(model_path, corrections: feedback.Feedback, web_dir=WEB_DIR, max_body_bytes=MAX_BODY_BYTES,
                feedback_rate=feedback.RATE, trusted_proxies=frozenset(), admin_token=None) -> bottle.Bottle:
-    """A WSGI application serving the digit model at `model_path` and the segment model
+    """A WSGI application serving the digit model at `model_path` and the number model
     beside it, and keeping corrections in `corrections`, at most `feedback_rate` a minute
     from one client; the address of a client is the one a proxy in `trusted_proxies`
     ("*": any peer) says in X-Forwarded-For. Whoever sends `admin_token` may review the
     corrections; without one, nobody can. The models are loaded and warmed up here, once."""
     model = OnnxModel(model_path)
-    segment_model = OnnxModel(Path(model_path).with_name(contract.SEGMENTS.onnx_file), contract.SEGMENTS)
-    for warming in (model, segment_model):  # the first call allocates; /readyz answers after it
+    number_model = OnnxModel(Path(model_path).with_name(contract.NUMBERS.onnx_file), contract.NUMBERS)
+    for warming in (model, number_model):  # the first call allocates; /readyz answers after it
         warming.predict(np.zeros((1, 28, 28), np.float32))
     app = bottle.Bottle()
     app.config.update({"reader.model": model, "reader.model_id": model.sha256[:12],
-                       "reader.segment_model": segment_model, "reader.segment_model_id": segment_model.sha256[:12],
+                       "reader.number_model": number_model, "reader.number_model_id": number_model.sha256[:12],
                        "reader.web_dir": str(web_dir), "reader.max_body_bytes": max_body_bytes,
                        "reader.feedback": corrections, "reader.feedback_rate": feedback_rate,
                        "reader.trusted_proxies": frozenset(trusted_proxies), "reader.admin_token": admin_token or ""})
@@ -241,9 +241,9 @@ def answers(fields: list[np.ndarray]) -> list[dict]:
 
 
 def read_number(drawn: bytes | pen.Strokes) -> number.Number:
-    """The number written in a drawing, by the segment and digit models; an ImageError
+    """The number written in a drawing, by the number and digit models; an ImageError
     if it cannot be read."""
-    models = request.app.config["reader.segment_model"], request.app.config["reader.model"]
+    models = request.app.config["reader.number_model"], request.app.config["reader.model"]
     with metrics.INFERENCE_SECONDS.time():
         if isinstance(drawn, pen.Strokes):
             return number.read(*number.strokes_ink(drawn), *models)
@@ -263,7 +263,7 @@ def number_answer(drawn: bytes | pen.Strokes) -> dict:
                     "input": "data:image/png;base64," + base64.b64encode(preprocess.to_png(digit.field)).decode()}
                    for digit in found.digits],
         "alternatives": [{"number": text, "confidence": round(confidence, 6)} for text, confidence in found.alternatives],
-        "model": request.app.config["reader.segment_model_id"],
+        "model": request.app.config["reader.number_model_id"],
         "elapsed_ms": round((time.perf_counter() - request.environ["reader.started"]) * 1000, 2),
     }
 
@@ -458,7 +458,7 @@ def reading(drawn: bytes | pen.Strokes, label: str) -> dict:
                          "digits": [[round(float(p), 6) for p in digit.probabilities] for digit in found.digits]}
         return {"verdict": found.verdict, "prediction": found.text, "probabilities": json.dumps(probabilities),
                 "inputs": preprocess.to_png(np.hstack([digit.field for digit in found.digits])),
-                "model": request.app.config["reader.segment_model_id"]}
+                "model": request.app.config["reader.number_model_id"]}
     answer = predict(drawn)
     probabilities = {field: answer[field] for field in ("probabilities", "not_a_digit", "several_digits")}
     refused = answer["verdict"] == "not a digit"

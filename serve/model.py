@@ -1,6 +1,6 @@
 """The exported models, run by onnxruntime: the only inference code serving needs.
 
-`python -m serve.model PATH` checks a digit model file and the segment model beside
+`python -m serve.model PATH` checks a digit model file and the number model beside
 it: one line, and exit status 1 if they cannot serve. With `--into DIR` it also
 copies them, their cards and plots into DIR, exactly the files it checked: the
 service's workers load that copy, so a file replaced or broken in artifacts/ reaches
@@ -53,15 +53,13 @@ class OnnxModel:
         got_in = [(i.name, i.shape[1:]) for i in inputs]
         got_out = [(o.name, o.shape[1:]) for o in outputs]
         spec = self.spec
-        expected_in = [(spec.input_name, list(spec.input_shape))]
-        expected_out = [(spec.output_name, list(spec.output_shape))]
-        if got_in != expected_in or got_out != expected_out:
+        if not (fits(got_in, spec.input_name, spec.input_shape) and fits(got_out, spec.output_name, spec.output_shape)):
             raise ModelError(f"{self.path} takes {got_in} and returns {got_out}; expected "
                              f"'{spec.input_name}' [N, {', '.join(map(str, spec.input_shape))}] -> "
                              f"'{spec.output_name}' [N, {', '.join(map(str, spec.output_shape))}]")
 
     def predict(self, images: np.ndarray) -> np.ndarray:
-        """(N, 28, 28) float32 in [0, 1] -> (N, outputs) probabilities, in one call."""
+        """(N, height, width) float32 in [0, 1] -> (N, ...outputs) probabilities, in one call."""
         return self.session.run([self.spec.output_name], {self.spec.input_name: images[..., None].astype(np.float32)})[0]
 
     def _read_card(self) -> dict:
@@ -73,6 +71,13 @@ class OnnxModel:
             except ValueError:
                 raise ModelError(f"{card_path} is not valid JSON") from None
         return {"file": self.path.name, "sha256": self.sha256}
+
+
+def fits(got: list[tuple[str, list]], name: str, shape: tuple) -> bool:
+    """Whether a model's inputs (or outputs) are the one `name` of `shape`, None there
+    any size (which onnxruntime reports as a name or None)."""
+    return (len(got) == 1 and got[0][0] == name and len(got[0][1]) == len(shape)
+            and all(wanted is None or size == wanted for size, wanted in zip(got[0][1], shape)))
 
 
 def copy_checked(models: list[OnnxModel], into: Path) -> None:
@@ -94,17 +99,17 @@ def copy_checked(models: list[OnnxModel], into: Path) -> None:
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m serve.model",
-                                     description="Check a digit model file and the segment model beside it.")
+                                     description="Check a digit model file and the number model beside it.")
     parser.add_argument("path", type=Path)
     parser.add_argument("--into", type=Path, help="copy the files checked, their cards and plots into this directory")
     args = parser.parse_args(argv)
     try:
-        models = [OnnxModel(args.path), OnnxModel(args.path.with_name(contract.SEGMENTS.onnx_file), contract.SEGMENTS)]
+        models = [OnnxModel(args.path), OnnxModel(args.path.with_name(contract.NUMBERS.onnx_file), contract.NUMBERS)]
         if args.into:
             copy_checked(models, args.into)
     except ModelError as error:
         sys.exit(f"error: {error}")
-    print(f"ok: {args.path} (sha256 {models[0].sha256[:12]}), segment model sha256 {models[1].sha256[:12]}")
+    print(f"ok: {args.path} (sha256 {models[0].sha256[:12]}), number model sha256 {models[1].sha256[:12]}")
 
 
 if __name__ == "__main__":

@@ -1,56 +1,56 @@
 """Read a written number: its digits left to right, each with its box and 28x28 input.
 
   the drawing's ink (a picture's, found as for one digit, or the strokes') ->
-  segments.py: the line, and every stretch of it that could be one digit ->
-  the segment model on all of them, one call -> the likeliest run of stretches end
-  to end across the line (dynamic programming) -> those of its digits that stand
+  lines.py: the line, LINE px tall -> the number model on it, one call: every FRAME
+  px, which digit is there or none -> the likeliest output of each frame, repeats
+  merged and blanks dropped (CTC's greedy reading): the digits, each where the model
+  is surest of it -> the line cut between neighbouring digits, at the widest blank
+  between them, or where their ink touches at its thinnest -> the digits that stand
   alone read by the digit model twice, as cut from the line and from the ink as
-  drawn, one call -> each digit the one the models together find likeliest, and
-  its box in the picture's pixels -> the next likeliest readings: one digit read
-  otherwise -> the verdict: "not a number" if the digit
-  model finds most marks standing alone are not digits (letters, doodles), "unsure"
-  if the reading's confidence is under contract.UNSURE_BELOW, else "number".
+  drawn, and the marks of several touching digits whole, one call -> each digit the
+  one the models together find likeliest, and its box in the picture's pixels -> the
+  next likeliest readings: one digit read otherwise -> the verdict: "not a number" if
+  the digit model finds most marks are not digits (letters, doodles), "unsure" if the
+  reading's confidence is under contract.UNSURE_BELOW, else "number".
 
-The segment model says whether a stretch is one whole digit and which; the digit
-model, trained on all of MNIST, reads a lone digit better, so for a digit with blank
-columns on both sides the two agree on which digit it is (their probabilities
-multiplied). The digit model reads such a digit both as cut from the line and as
-cut from the ink as drawn, finer, as MNIST's strokes are, and the three readings
-are multiplied: on 500 apart numbers of validation digits, 97.4% were read right
-with the line's cut alone, 98.8% with the finer one alone, 99.0% with both. A
-digit cut from touching ink has its neighbours' strokes in its box, which the digit
-model never saw: there the segment model alone decides (on touching numbers of
-validation digits, 83.7% were read right so, 81.0% with both models).
-A digit's confidence is the probability that its stretch is one digit times that of
-the digit; a number's is the product of its digits': the probability that all of
-them are right.
+The number model reads touching and crossing digits, which no cut at blank columns
+can part. The digit model, trained on all of MNIST and more, reads a lone digit
+better, so for a digit with blank columns on both sides the two agree on which digit
+it is (their probabilities multiplied). The digit model reads such a digit both as
+cut from the line and as cut from the ink as drawn, finer, as MNIST's strokes are.
+A digit cut from touching ink has its neighbours' strokes in its box, which the
+digit model never saw: there the number model alone decides.
+A digit's confidence is the number model's probability of that digit in the frame
+where it is surest of it, its share of the ten digits multiplied by the digit model's
+where that reads it too; a number's is the product of its digits': the probability
+that all of them are right.
 """
 
+import itertools
 import math
 from typing import NamedTuple
 
 import numpy as np
 
 import contract
+import lines
 import pen
-import segments
 from serve import preprocess, strokes
 from serve.model import OnnxModel
 
 MAX_DIGITS = 20
 WORK_SIDE = 768  # px: a picture's longer side once reduced; a number's digits are a fraction of it
-OVERSAMPLED = 4  # strokes are drawn with their ink this many times segments.LINE tall
+OVERSAMPLED = 4  # strokes are drawn with their ink this many times lines.LINE tall
 ALTERNATIVES = 3  # readings offered besides the best
-UNLIKELY = 1e-3  # a stretch whose likeliest digit is less likely than this is not tried, unless nothing else reads
 TOO_MANY = f"There are too many marks to be one number; at most {MAX_DIGITS} digits are read."
 
 
 class TooManyMarks(preprocess.ImageError):
-    """More marks than a number of MAX_DIGITS digits would make."""
+    """More marks, or more digits read, than a number of MAX_DIGITS digits has."""
 
 
 class NoDigits(preprocess.ImageError):
-    """Marks in which no run of digits can be found."""
+    """Marks in which the number model reads no digit."""
 
 
 class Digit(NamedTuple):
@@ -87,45 +87,42 @@ def strokes_ink(drawn: pen.Strokes) -> tuple[np.ndarray, float]:
     longer = max(drawn.width, drawn.height)
     ys = np.concatenate([xy[:, 1] for xy in drawn.paths])
     tall = min(ys.max() + drawn.brush / 2, drawn.height) - max(ys.min() - drawn.brush / 2, 0)
-    ink = pen.draw(drawn, min(WORK_SIDE, longer * OVERSAMPLED * segments.LINE / max(tall, drawn.brush)))
+    ink = pen.draw(drawn, min(WORK_SIDE, longer * OVERSAMPLED * lines.LINE / max(tall, drawn.brush)))
     return ink, longer / max(ink.shape)
 
 
-def read(ink: np.ndarray, pixel: float, segment_model: OnnxModel, digit_model: OnnxModel) -> Number:
+def read(ink: np.ndarray, pixel: float, number_model: OnnxModel, digit_model: OnnxModel) -> Number:
     """The number written in `ink`, whose pixels are `pixel` units of the picture sent."""
-    if not (ink > segments.INKED).any():
+    if not (ink > lines.INKED).any():
         raise preprocess.EmptyDrawing("The drawing is empty: no ink was found.")
-    number = segments.line(ink)
-    inked = (number.ink > segments.INKED).any(axis=0)  # the line's columns with ink
+    number = lines.line(ink)
+    inked = (number.ink > lines.INKED).any(axis=0)  # the line's columns with ink
     marks = np.diff(np.r_[False, inked].astype(np.int8)).clip(0).sum()
-    if marks > MAX_DIGITS or number.ink.shape[1] > MAX_DIGITS * segments.MAX_WIDTH:  # each mark is a digit at least
+    if marks > MAX_DIGITS or number.ink.shape[1] > MAX_DIGITS * lines.MAX_WIDTH:  # each mark is a digit at least
         raise TooManyMarks(TOO_MANY)
-    found, stretches = segments.candidates(number)
+    frames = number_model.predict(lines.framed(number.ink)[None])[0]
+    found = spikes(frames)
     if not found:
-        raise NoDigits("Nothing in the drawing is the size of a digit beside the rest.")
-    probabilities = segment_model.predict(segments.fields(number, found))
-    plausible = (probabilities[:, :contract.NOT_ONE_DIGIT].max(axis=1) >= UNLIKELY).tolist()
-    likely = {stretch: k for stretch, k in stretches.items() if k < 0 or plausible[k]}
-    run = likeliest_run(probabilities, likely) or likeliest_run(probabilities, stretches)
-    if not run:
-        raise NoDigits("No run of digits can be read across the drawing.")
-    if len(run) > MAX_DIGITS:
+        raise NoDigits("No digits can be read in the drawing.")
+    if len(found) > MAX_DIGITS:
         raise TooManyMarks(TOO_MANY)
-    chosen = [found[k] for k in run]
+    peaks = frames[[frame for _, frame in found]]
+    chosen = [span_box(number.ink, span) for span in digit_spans(number.ink, [frame for _, frame in found])]
     fields = [digit_field(number, box) for box in chosen]
-    alone = standing_alone(inked, chosen)
-    read_alone = np.ones((0, *contract.DIGITS.output_shape))
-    if alone:  # each digit standing alone twice, in one call: as cut from the line, and from the ink as drawn
-        twice = [fields[i] for i in alone] + [sharp_field(ink, number, chosen[i]) for i in alone]
-        read_alone = digit_model.predict(np.stack(twice))
-    from_line, from_ink = read_alone[:len(alone)], read_alone[len(alone):]
-    both = agreed(probabilities[run, :contract.NOT_ONE_DIGIT], alone,
+    alone, joined = standing_alone(inked, chosen), joined_marks(inked, chosen)
+    by_digit_model = np.ones((0, *contract.DIGITS.output_shape))
+    if alone or joined:  # in one call: each digit standing alone as cut from the line and from the ink as drawn,
+        by_digit_model = digit_model.predict(np.stack(  # and each mark of several digits whole
+            [fields[i] for i in alone] + [sharp_field(ink, number, chosen[i]) for i in alone]
+            + [digit_field(number, box) for box in joined]))
+    from_line, from_ink, whole_marks = np.split(by_digit_model, [len(alone), 2 * len(alone)])
+    both = agreed(peaks[:, :contract.BLANK], alone,
                   from_line[:, :contract.NOT_A_DIGIT] * from_ink[:, :contract.NOT_A_DIGIT])
-    one_digit = 1 - probabilities[run, contract.NOT_ONE_DIGIT]
+    a_digit = 1 - peaks[:, contract.BLANK]
     digits = [Digit(int(p.argmax()), float(whole * p.max()), p, picture_box(number, box, pixel), field)
-              for p, whole, box, field in zip(both, one_digit, chosen, fields)]
+              for p, whole, box, field in zip(both, a_digit, chosen, fields)]
     confidence = float(np.prod([digit.confidence for digit in digits]))
-    refused = [contract.verdict(p) == "not a digit" for p in from_line]
+    refused = [contract.verdict(p) == "not a digit" for p in (*from_line, *whole_marks)]
     if refused and sum(refused) > len(refused) / 2:
         verdict = "not a number"
     else:
@@ -134,44 +131,83 @@ def read(ink: np.ndarray, pixel: float, segment_model: OnnxModel, digit_model: O
                   alternatives(digits, confidence))
 
 
-def agreed(by_segments: np.ndarray, alone: list[int], by_digits: np.ndarray) -> np.ndarray:
-    """Each digit's ten probabilities, summing to 1: the segment model's, times the digit
+def spikes(frames: np.ndarray) -> list[tuple[int, int]]:
+    """The digits the number model reads along the line, left to right, each with the
+    frame where it is surest of it: each frame's likeliest output, a run of the same
+    merged into one, blanks dropped (CTC's greedy reading)."""
+    best = frames.argmax(axis=1)
+    starts = np.flatnonzero(np.r_[True, best[1:] != best[:-1]])
+    stops = np.r_[starts[1:], len(best)]
+    return [(int(best[start]), int(start + frames[start:stop, best[start]].argmax()))
+            for start, stop in zip(starts, stops) if best[start] != contract.BLANK]
+
+
+def digit_spans(ink: np.ndarray, peaks: list[int]) -> list[tuple[int, int]]:
+    """Each digit's columns of the line, [start, stop), from the frames where the model
+    reads them: neighbours are parted in the middle of the widest run of blank columns
+    between where they are read, or, where their ink runs on, at its thinnest column
+    in the middle half between them."""
+    centres = [min(max(lines.frame_centre(frame), 0), ink.shape[1] - 1) for frame in peaks]
+    column_ink = ink.sum(axis=0)
+    blank = ~(ink > lines.INKED).any(axis=0)
+    cuts = [0]
+    for left, right in zip(centres, centres[1:]):
+        between = range(math.ceil(left), math.floor(right) + 1)
+        gaps = [list(run) for is_blank, run in itertools.groupby(between, key=blank.__getitem__) if is_blank]
+        if gaps:
+            widest = max(gaps, key=len)
+            cuts.append(widest[len(widest) // 2])
+        else:
+            quarter = (right - left) / 4
+            middle = np.arange(math.floor(left + quarter), math.ceil(right - quarter) + 1)
+            cuts.append(int(middle[column_ink[middle].argmin()]))
+    cuts.append(ink.shape[1])
+    return list(zip(cuts, cuts[1:]))
+
+
+def span_box(ink: np.ndarray, span: tuple[int, int]) -> lines.Box:
+    """The box of the ink in the line's columns `span`; the whole span if it has none."""
+    start, stop = span
+    inked = ink[:, start:stop] > lines.INKED
+    if not inked.any():
+        return start, 0, max(stop - start, 1), ink.shape[0]
+    rows, cols = np.flatnonzero(inked.any(axis=1)), np.flatnonzero(inked.any(axis=0))
+    return start + int(cols[0]), int(rows[0]), int(cols[-1] - cols[0] + 1), int(rows[-1] - rows[0] + 1)
+
+
+def joined_marks(inked: np.ndarray, boxes: list[lines.Box]) -> list[lines.Box]:
+    """The boxes of the marks (ink between blank columns) in which more than one digit
+    is read: all their digits' boxes together. `inked` says which of the line's
+    columns hold ink."""
+    edges = np.flatnonzero(np.diff(np.r_[False, inked, False].astype(np.int8)))  # where marks start and stop
+    joined = []
+    for start, stop in zip(edges[::2], edges[1::2]):
+        inside = [(x, y, x + w, y + h) for x, y, w, h in boxes if start <= x + w / 2 < stop]
+        if len(inside) > 1:
+            left, top, right, bottom = (min(c[0] for c in inside), min(c[1] for c in inside),
+                                        max(c[2] for c in inside), max(c[3] for c in inside))
+            joined.append((left, top, right - left, bottom - top))
+    return joined
+
+
+def agreed(by_numbers: np.ndarray, alone: list[int], by_digits: np.ndarray) -> np.ndarray:
+    """Each digit's ten probabilities, summing to 1: the number model's, times the digit
     model's for the digits standing alone (rows `alone`). Where the two share nothing
-    (each sure of another digit, so that every product is 0 in float32) the segment
+    (each sure of another digit, so that every product is 0 in float32) the number
     model's reading stands; where even that is 0 everywhere, every digit is as likely."""
-    both = by_segments.astype(np.float64)
+    both = by_numbers.astype(np.float64)
     both[alone] *= by_digits
     lost = both.sum(axis=1) == 0
-    both[lost] = by_segments[lost]
+    both[lost] = by_numbers[lost]
     both += 1e-30  # keeps a row of zeros from dividing 0 by 0
     return both / both.sum(axis=1, keepdims=True)
 
 
-def standing_alone(inked: np.ndarray, boxes: list[segments.Box]) -> list[int]:
+def standing_alone(inked: np.ndarray, boxes: list[lines.Box]) -> list[int]:
     """The indices of the boxes with no ink in the columns just beside them; `inked`
     says which of the line's columns hold ink."""
     beside = np.r_[False, inked, False]  # column x is beside[x + 1]
     return [i for i, (x, _, w, _) in enumerate(boxes) if not beside[x] and not beside[x + w + 1]]
-
-
-def likeliest_run(probabilities: np.ndarray, stretches: dict[tuple[int, int], int]) -> list[int]:
-    """The candidates of the likeliest run of stretches from the line's left end to its
-    right end (a blank stretch adds nothing): dynamic programming over the boundaries,
-    in plain Python floats (a few thousand small steps, where numpy's cost per call
-    would dominate). Empty if no run reaches across."""
-    if not stretches:
-        return []
-    logs = np.log(np.maximum(probabilities[:, :contract.NOT_ONE_DIGIT].max(axis=1), 1e-12)).tolist()
-    ending: dict[int, list[tuple[int, int]]] = {}
-    for (first, stop), k in stretches.items():
-        ending.setdefault(stop, []).append((first, k))
-    best = {min(first for first, _ in stretches): (0.0, ())}
-    for stop in sorted(ending):
-        runs = [(best[first][0], best[first][1]) if k < 0 else (best[first][0] + logs[k], best[first][1] + (k,))
-                for first, k in ending[stop] if first in best]
-        if runs:
-            best[stop] = max(runs)
-    return list(best.get(max(ending), (0.0, ()))[1])
 
 
 def alternatives(digits: list[Digit], confidence: float) -> list[tuple[str, float]]:
@@ -185,30 +221,30 @@ def alternatives(digits: list[Digit], confidence: float) -> list[tuple[str, floa
     return sorted(swaps, key=lambda swap: -swap[1])[:ALTERNATIVES]
 
 
-def digit_field(number: segments.Line, box: segments.Box) -> np.ndarray:
+def digit_field(number: lines.Line, box: lines.Box) -> np.ndarray:
     """The stretch's ink as the digit model wants a digit: 20 px box, centred by mass."""
     x, y, w, h = box
     return pen.field(number.ink[y:y + h, x:x + w])
 
 
-def sharp_field(ink: np.ndarray, number: segments.Line, box: segments.Box) -> np.ndarray:
+def sharp_field(ink: np.ndarray, number: lines.Line, box: lines.Box) -> np.ndarray:
     """The stretch's ink cut from the drawing as it was drawn, not from the LINE px line,
     framed as the digit model wants a digit: the finer strokes it was trained on."""
     left, top, width, height = ink_box(number, box)
     cut = ink[math.floor(top):math.ceil(top + height), math.floor(left):math.ceil(left + width)]
-    inked = cut > segments.INKED
+    inked = cut > lines.INKED
     if not inked.any():  # faint ink the line's resampling made bolder: the line's field is all there is
         return digit_field(number, box)
     rows, cols = np.flatnonzero(inked.any(axis=1)), np.flatnonzero(inked.any(axis=0))
     return pen.field(cut[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1])
 
 
-def ink_box(number: segments.Line, box: segments.Box) -> tuple[float, float, float, float]:
+def ink_box(number: lines.Line, box: lines.Box) -> tuple[float, float, float, float]:
     """A box on the line, in the pixels of the ink the line was made from."""
     x, y, w, h = box
     return number.left + x / number.scale, number.top + y / number.scale, w / number.scale, h / number.scale
 
 
-def picture_box(number: segments.Line, box: segments.Box, pixel: float) -> list[float]:
+def picture_box(number: lines.Line, box: lines.Box, pixel: float) -> list[float]:
     """A box on the line, in the pixels (or units) of the picture sent."""
     return [round(pixel * value, 1) for value in ink_box(number, box)]

@@ -25,8 +25,8 @@ def test_image_is_slim_python_with_serve_requirements_only():
 
 def test_image_copies_the_serve_stage_and_nothing_of_training():
     copied = [source for line in instructions("COPY") for source in line.split()[:-1]]
-    assert copied == ["requirements-serve.txt", "contract.py", "pen.py", "segments.py", "serve/", "web/",
-                      "artifacts/mnist.onnx", "artifacts/model.json", "artifacts/segments.onnx", "artifacts/segments.json",
+    assert copied == ["requirements-serve.txt", "contract.py", "pen.py", "lines.py", "serve/", "web/",
+                      "artifacts/mnist.onnx", "artifacts/model.json", "artifacts/numbers.onnx", "artifacts/numbers.json",
                       "artifacts/confusion-matrix.png", "artifacts/training-curves.png", "artifacts/reliability.png"]
     assert not any(re.match(r"(train|export|bench|tests)/", source) for source in copied)
 

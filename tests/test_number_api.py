@@ -96,9 +96,9 @@ def test_each_digit_is_boxed_over_its_ink_left_to_right(written):
 
 
 def test_an_answer_is_consistent(written):
-    segment_model = hashlib.sha256((contract.ARTIFACTS / contract.SEGMENTS.onnx_file).read_bytes()).hexdigest()[:12]
+    number_model = hashlib.sha256((contract.ARTIFACTS / contract.NUMBERS.onnx_file).read_bytes()).hexdigest()[:12]
     for _, number, _, answer in written:
-        assert answer["model"] == segment_model and answer["elapsed_ms"] > 0
+        assert answer["model"] == number_model and answer["elapsed_ms"] > 0
         for digit in answer["digits"]:
             probabilities = digit["probabilities"]
             assert len(probabilities) == 10 and sum(probabilities) == pytest.approx(1, abs=1e-4)

@@ -17,10 +17,10 @@ from bench.soak import worker_pids
 from tests.conftest import ROOT, SERVE_PYTHON, RunningServer
 from tests.test_api import metric
 
-SERVED = [name for spec in (contract.DIGITS, contract.SEGMENTS) for name in (spec.onnx_file, spec.card_file)]
+SERVED = [name for spec in (contract.DIGITS, contract.NUMBERS) for name in (spec.onnx_file, spec.card_file)]
 CANVAS = (ROOT / "bench" / "canvas.png").read_bytes()  # a 7 drawn on the page
 ROUTES = {"/api/predict": 3, "/api/number": 1}  # clients of each
-MODEL_OF = {"/api/predict": contract.DIGITS, "/api/number": contract.SEGMENTS}  # the model each answer names
+MODEL_OF = {"/api/predict": contract.DIGITS, "/api/number": contract.NUMBERS}  # the model each answer names
 
 
 def model_id(path) -> str:

@@ -96,7 +96,7 @@ def test_the_list_shows_the_pending_ones_newest_first_with_their_pictures(admin,
     assert drawn.max() == 255 and drawn.min() == 0 and drawn.mean() > 200  # dark ink on light, as the page shows
     assert [len(c["inputs"]) for c in listed["corrections"]] == [2, 1, 1]  # one per digit read
     assert all(picture_of(url).size == (28, 28) for c in listed["corrections"] for url in c["inputs"])
-    assert number["verdict"] == "number" and number["model"] != seven["model"]  # the segment model read it
+    assert number["verdict"] == "number" and number["model"] != seven["model"]  # the number model read it
     assert [c["id"] for c in pending(admin, limit=1, offset=1)["corrections"]] == [ids[1]]
 
     for query in ({"limit": 0}, {"limit": 101}, {"limit": "ten"}, {"offset": -1}):

@@ -1,0 +1,92 @@
+"""How a number's line is drawn for the number model (lines.py) and how its frames
+are read into digits and their boxes (serve/number.py), on drawings whose answer is known."""
+
+import numpy as np
+
+import contract
+import lines
+from serve import number
+
+
+def bars(*columns, height=60, width=200) -> np.ndarray:
+    """Ink: a vertical bar `height` px tall for each (left, right) in `columns`."""
+    ink = np.zeros((height + 20, width), dtype=np.float32)
+    for left, right in columns:
+        ink[10:10 + height, left:right] = 1
+    return ink
+
+
+def test_the_line_is_cropped_to_its_ink_and_scaled_to_line_height():
+    line = lines.line(bars((30, 45), (90, 105)))
+    assert line.ink.shape == (lines.LINE, round(75 * lines.LINE / 60))
+    assert (line.left, line.top) == (30, 10) and line.scale == lines.LINE / 60
+
+
+def test_the_model_reads_the_line_padded_whole_frames_wide():
+    ink = np.ones((lines.LINE, 25), np.float32)
+    framed = lines.framed(ink)
+    assert framed.shape == (lines.HEIGHT, 36)  # 25 + 2 * 4 = 33 px, rounded up to 9 frames of 4
+    assert framed[lines.PAD:lines.PAD + lines.LINE, lines.PAD:lines.PAD + 25].min() == 1
+    assert framed.sum() == ink.sum()  # blank all around
+    assert lines.frame_centre(0) == -2 and lines.frame_centre(2) == 6  # frame 2 sees columns 4-7 of the line
+
+
+def frames_of(*readings, blank=0.98) -> np.ndarray:
+    """(frames, 11) probabilities: a digit (or None for a blank) per frame; the likeliest
+    output gets `blank` of the mass, the rest spread evenly."""
+    table = np.full((len(readings), 11), (1 - blank) / 10)
+    for row, digit in zip(table, readings):
+        row[contract.BLANK if digit is None else digit] = blank
+    return table
+
+
+def test_repeats_merge_and_blanks_part_the_digits_read():
+    frames = frames_of(None, 1, 1, None, 1, 7, 7, 7, None)
+    frames[6, 7] = 0.99  # where the 7 is surest
+    assert number.spikes(frames) == [(1, 1), (1, 4), (7, 6)]  # "11" needs the blank between its 1s
+    assert number.spikes(frames_of(None, None)) == []
+
+
+def test_digits_are_parted_at_the_widest_gap_between_them_or_where_touching_ink_is_thinnest():
+    ink = np.zeros((lines.LINE, 40), np.float32)
+    ink[:, 0:8] = 1
+    ink[:, 10:11] = 1  # a speck of the first digit, past a 2-column gap
+    ink[:, 14:22] = 1  # a 3-column gap, then the second digit
+    ink[5:7, 22:26] = 1  # ... which touches the third by a thin stroke
+    ink[:, 26:34] = 1
+    centre = lambda column: (column + lines.PAD - lines.FRAME / 2) / lines.FRAME  # noqa: E731  the frame there
+    spans = number.digit_spans(ink, [centre(4), centre(18), centre(30)])
+    assert spans == [(0, 12), (12, 22), (22, 40)]  # the middle of the wider gap; the first thinnest column
+    boxes = [number.span_box(ink, span) for span in spans]
+    assert boxes == [(0, 0, 11, 20), (14, 0, 8, 20), (22, 0, 12, 20)]
+    inked = (ink > lines.INKED).any(axis=0)
+    assert number.standing_alone(inked, boxes) == [0]  # the others touch
+
+
+def test_only_digits_with_blank_columns_beside_them_stand_alone():
+    line = lines.line(bars((30, 45), (90, 120), (120, 150)))  # at a third: ink 0-5, blank, ink 20-30 and 30-40
+    inked = (line.ink > lines.INKED).any(axis=0)
+    assert number.standing_alone(inked, [(0, 0, 5, 20), (20, 0, 10, 20), (30, 0, 10, 20), (20, 0, 20, 20)]) == [0, 3]
+
+
+def test_alternatives_read_one_digit_otherwise_on_the_reading_scale():
+    def digit(value, probabilities):
+        return number.Digit(value, 1.0, np.array(probabilities), [0, 0, 1, 1], np.zeros((28, 28)))
+
+    first = digit(2, [0, 0, 0.9, 0, 0, 0, 0, 0, 0.1, 0])
+    second = digit(6, [0, 0, 0, 0, 0, 0.3, 0.7, 0, 0, 0])
+    assert number.alternatives([first, second], 0.63) == [("25", 0.27), ("86", 0.07)]
+
+
+def test_two_models_sure_of_different_digits_leave_the_number_models_reading():
+    """Softmax outputs can be exactly 0: a digit standing alone that the number model
+    reads as a 3 and the digit model as an 8 (both certain) once gave 0/0, NaN for
+    every probability of the answer."""
+    sure = lambda digit: np.eye(10, dtype=np.float32)[digit]  # noqa: E731
+    by_numbers = np.stack([sure(3), sure(1), np.zeros(10, np.float32)])
+    both = number.agreed(by_numbers, [0, 2], np.stack([sure(8), sure(5)]))
+    assert np.isfinite(both).all() and np.allclose(both.sum(axis=1), 1)
+    assert both.argmax(axis=1).tolist()[:2] == [3, 1]
+    assert np.allclose(both[2], 0.1)  # nothing read: every digit as likely
+    agreeing = number.agreed(np.full((1, 10), 0.1, np.float32), [0], sure(4)[None] * 0.9 + 0.01)
+    assert agreeing.argmax() == 4 and np.isclose(agreeing.sum(), 1)
