@@ -112,8 +112,8 @@ def best_path(probabilities: np.ndarray) -> list[str]:
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", help="directory of the MNIST IDX files (default: see mnist/)")
-    parser.add_argument("--numbers", type=int, default=36000, help="numbers written for training")
-    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--numbers", type=int, default=60000, help="numbers written for training")
+    parser.add_argument("--epochs", type=int, default=12)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--learning-rate", type=float, default=2e-3)
     parser.add_argument("--seed", type=int, default=1, help="fixed seed for the numbers, weights and shuffling")
