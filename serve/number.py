@@ -7,11 +7,11 @@
   is surest of it -> the line cut between neighbouring digits, at the widest blank
   between them, or where their ink touches at its thinnest -> the digits that stand
   alone read by the digit model twice, as cut from the line and from the ink as
-  drawn, and the marks of several touching digits whole, one call -> each digit the
-  one the models together find likeliest, and its box in the picture's pixels -> the
-  next likeliest readings: one digit read otherwise -> the verdict: "not a number" if
-  the digit model finds most marks are not digits (letters, doodles), "unsure" if the
-  reading's confidence is under contract.UNSURE_BELOW, else "number".
+  drawn, and each mark of two or three touching digits whole, one call -> each digit the one the models together find likeliest, and its
+  box in the picture's pixels -> the next likeliest readings: one digit read
+  otherwise -> the verdict: "not a number" if the digit model finds most marks
+  standing alone are not digits (letters, doodles), "unsure" if the reading's
+  confidence is under contract.UNSURE_BELOW, else "number".
 
 The number model reads touching and crossing digits, which no cut at blank columns
 can part. The digit model, trained on all of MNIST and more, reads a lone digit
@@ -22,8 +22,10 @@ A digit cut from touching ink has its neighbours' strokes in its box, which the
 digit model never saw: there the number model alone decides.
 A digit's confidence is the number model's probability of that digit in the frame
 where it is surest of it, its share of the ten digits multiplied by the digit model's
-where that reads it too; a number's is the product of its digits': the probability
-that all of them are right.
+where that reads it too; a number's is the product of its digits', times the digit
+model's probability that each mark of a few touching digits is not a doodle: the
+probability that all of them are right, and that they are digits at all (a star
+read as a confident "88" is unsure instead).
 """
 
 import itertools
@@ -42,6 +44,7 @@ MAX_DIGITS = 20
 WORK_SIDE = 768  # px: a picture's longer side once reduced; a number's digits are a fraction of it
 OVERSAMPLED = 4  # strokes are drawn with their ink this many times lines.LINE tall
 ALTERNATIVES = 3  # readings offered besides the best
+SEVERAL_DIGITS = 3  # the most digits written together that the digit model was trained to call several
 TOO_MANY = f"There are too many marks to be one number; at most {MAX_DIGITS} digits are read."
 
 
@@ -112,7 +115,7 @@ def read(ink: np.ndarray, pixel: float, number_model: OnnxModel, digit_model: On
     alone, joined = standing_alone(inked, chosen), joined_marks(inked, chosen)
     by_digit_model = np.ones((0, *contract.DIGITS.output_shape))
     if alone or joined:  # in one call: each digit standing alone as cut from the line and from the ink as drawn,
-        by_digit_model = digit_model.predict(np.stack(  # and each mark of several digits whole
+        by_digit_model = digit_model.predict(np.stack(  # and each mark of a few touching digits whole
             [fields[i] for i in alone] + [sharp_field(ink, number, chosen[i]) for i in alone]
             + [digit_field(number, box) for box in joined]))
     from_line, from_ink, whole_marks = np.split(by_digit_model, [len(alone), 2 * len(alone)])
@@ -121,8 +124,9 @@ def read(ink: np.ndarray, pixel: float, number_model: OnnxModel, digit_model: On
     a_digit = 1 - peaks[:, contract.BLANK]
     digits = [Digit(int(p.argmax()), float(whole * p.max()), p, picture_box(number, box, pixel), field)
               for p, whole, box, field in zip(both, a_digit, chosen, fields)]
-    confidence = float(np.prod([digit.confidence for digit in digits]))
-    refused = [contract.verdict(p) == "not a digit" for p in (*from_line, *whole_marks)]
+    confidence = float(np.prod([digit.confidence for digit in digits])
+                       * np.prod(1 - whole_marks[:, contract.NOT_A_DIGIT]))
+    refused = [contract.verdict(p) == "not a digit" for p in from_line]
     if refused and sum(refused) > len(refused) / 2:
         verdict = "not a number"
     else:
@@ -176,16 +180,17 @@ def span_box(ink: np.ndarray, span: tuple[int, int]) -> lines.Box:
 
 
 def joined_marks(inked: np.ndarray, boxes: list[lines.Box]) -> list[lines.Box]:
-    """The boxes of the marks (ink between blank columns) in which more than one digit
-    is read: all their digits' boxes together. `inked` says which of the line's
-    columns hold ink."""
+    """The boxes of the marks (ink between blank columns) in which two or three digits
+    are read (as many as the digit model has seen written together; a longer mark
+    squeezed into its field looks like no digit at all to it): all their digits' boxes
+    together. `inked` says which of the line's columns hold ink."""
     edges = np.flatnonzero(np.diff(np.r_[False, inked, False].astype(np.int8)))  # where marks start and stop
     joined = []
     for start, stop in zip(edges[::2], edges[1::2]):
         inside = [(x, y, x + w, y + h) for x, y, w, h in boxes if start <= x + w / 2 < stop]
-        if len(inside) > 1:
-            left, top, right, bottom = (min(c[0] for c in inside), min(c[1] for c in inside),
-                                        max(c[2] for c in inside), max(c[3] for c in inside))
+        if 1 < len(inside) <= SEVERAL_DIGITS:
+            left, top = min(box[0] for box in inside), min(box[1] for box in inside)
+            right, bottom = max(box[2] for box in inside), max(box[3] for box in inside)
             joined.append((left, top, right - left, bottom - top))
     return joined
 
