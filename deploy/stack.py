@@ -159,7 +159,9 @@ def main(argv=None):
     serve_port = settings.serve_port or free_port()
     check_free("127.0.0.1", serve_port, "--serve-port")
 
-    # Signals become KeyboardInterrupt, so Ctrl-C and SIGTERM take the same way out.
+    # Signals become KeyboardInterrupt, so Ctrl-C and SIGTERM take the same way out;
+    # Ctrl-C too when started as a script's background job, which ignores it.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     state_dir = make_state_dir()
     write_config(state_dir, settings, [f"127.0.0.1:{serve_port}"])
