@@ -20,6 +20,8 @@ from typing import NamedTuple
 import numpy as np
 from PIL import Image
 
+import contract
+
 LINE = 20  # px: the number's ink height once scaled
 PAD = 4  # px of blank around the line's ink in the model's input
 HEIGHT = LINE + 2 * PAD  # px: the model's input is this tall, and as wide as the line
@@ -63,3 +65,15 @@ def framed(ink: np.ndarray) -> np.ndarray:
 def frame_centre(frame: float) -> float:
     """The line's column at the middle of an output frame."""
     return FRAME * frame + FRAME / 2 - PAD
+
+
+def spikes(frames: np.ndarray) -> list[tuple[int, int]]:
+    """The digits the number model reads along a line, from its (frames, 11)
+    probabilities, left to right, each with the frame where it is surest of it: each
+    frame's likeliest output, a run of the same merged into one, blanks dropped (CTC's
+    greedy reading)."""
+    best = frames.argmax(axis=1)
+    starts = np.flatnonzero(np.r_[True, best[1:] != best[:-1]])
+    stops = np.r_[starts[1:], len(best)]
+    return [(int(best[start]), int(start + frames[start:stop, best[start]].argmax()))
+            for start, stop in zip(starts, stops) if best[start] != contract.BLANK]

@@ -7,9 +7,9 @@
   is surest of it -> the line cut between neighbouring digits, at the widest blank
   between them, or where their ink touches at its thinnest -> the digits that stand
   alone read by the digit model twice, as cut from the line and from the ink as
-  drawn, and each mark of two or three touching digits whole, one call -> each digit the one the models together find likeliest, and its
-  box in the picture's pixels -> the next likeliest readings: one digit read
-  otherwise -> the verdict: "not a number" if the digit model finds most marks
+  drawn, and each mark of two or three touching digits whole, one call -> each digit
+  the one the models together find likeliest, and its box in the picture's pixels ->
+  the next likeliest readings: one digit read otherwise -> the verdict: "not a number" if the digit model finds most marks
   standing alone are not digits (letters, doodles), "unsure" if the reading's
   confidence is under contract.UNSURE_BELOW, else "number".
 
@@ -104,13 +104,14 @@ def read(ink: np.ndarray, pixel: float, number_model: OnnxModel, digit_model: On
     if marks > MAX_DIGITS or number.ink.shape[1] > MAX_DIGITS * lines.MAX_WIDTH:  # each mark is a digit at least
         raise TooManyMarks(TOO_MANY)
     frames = number_model.predict(lines.framed(number.ink)[None])[0]
-    found = spikes(frames)
+    found = lines.spikes(frames)
     if not found:
         raise NoDigits("No digits can be read in the drawing.")
     if len(found) > MAX_DIGITS:
         raise TooManyMarks(TOO_MANY)
-    peaks = frames[[frame for _, frame in found]]
-    chosen = [span_box(number.ink, span) for span in digit_spans(number.ink, [frame for _, frame in found])]
+    surest = [frame for _, frame in found]
+    peaks = frames[surest]
+    chosen = [span_box(number.ink, span) for span in digit_spans(number.ink, surest)]
     fields = [digit_field(number, box) for box in chosen]
     alone, joined = standing_alone(inked, chosen), joined_marks(inked, chosen)
     by_digit_model = np.ones((0, *contract.DIGITS.output_shape))
@@ -133,17 +134,6 @@ def read(ink: np.ndarray, pixel: float, number_model: OnnxModel, digit_model: On
         verdict = "number" if confidence >= contract.UNSURE_BELOW else "unsure"
     return Number(verdict, "".join(str(digit.digit) for digit in digits), confidence, digits,
                   alternatives(digits, confidence))
-
-
-def spikes(frames: np.ndarray) -> list[tuple[int, int]]:
-    """The digits the number model reads along the line, left to right, each with the
-    frame where it is surest of it: each frame's likeliest output, a run of the same
-    merged into one, blanks dropped (CTC's greedy reading)."""
-    best = frames.argmax(axis=1)
-    starts = np.flatnonzero(np.r_[True, best[1:] != best[:-1]])
-    stops = np.r_[starts[1:], len(best)]
-    return [(int(best[start]), int(start + frames[start:stop, best[start]].argmax()))
-            for start, stop in zip(starts, stops) if best[start] != contract.BLANK]
 
 
 def digit_spans(ink: np.ndarray, peaks: list[int]) -> list[tuple[int, int]]:

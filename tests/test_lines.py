@@ -43,8 +43,8 @@ def frames_of(*readings, blank=0.98) -> np.ndarray:
 def test_repeats_merge_and_blanks_part_the_digits_read():
     frames = frames_of(None, 1, 1, None, 1, 7, 7, 7, None)
     frames[6, 7] = 0.99  # where the 7 is surest
-    assert number.spikes(frames) == [(1, 1), (1, 4), (7, 6)]  # "11" needs the blank between its 1s
-    assert number.spikes(frames_of(None, None)) == []
+    assert lines.spikes(frames) == [(1, 1), (1, 4), (7, 6)]  # "11" needs the blank between its 1s
+    assert lines.spikes(frames_of(None, None)) == []
 
 
 def test_digits_are_parted_at_the_widest_gap_between_them_or_where_touching_ink_is_thinnest():

@@ -100,13 +100,8 @@ def batches(inputs: list[np.ndarray], digits: list[np.ndarray], size: int, rng: 
 
 
 def best_path(probabilities: np.ndarray) -> list[str]:
-    """Each line's likeliest frame by frame, repeats merged and blanks dropped (CTC's
-    greedy reading): the number it reads."""
-    read = []
-    for frames in probabilities.argmax(axis=-1):
-        kept = frames[np.r_[True, frames[1:] != frames[:-1]]]
-        read.append("".join(str(d) for d in kept if d != contract.BLANK))
-    return read
+    """The number each line's frames read (lines.spikes, as served)."""
+    return ["".join(str(digit) for digit, _ in lines.spikes(frames)) for frames in probabilities]
 
 
 def main(argv=None):
