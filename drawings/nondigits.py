@@ -336,18 +336,56 @@ def envelope(rng: np.random.Generator) -> tuple[np.ndarray, ...]:
     return line((0, 0.15), (1, 0.15), (1, 0.85), (0, 0.85), (0, 0.15)), line((0, 0.15), (0.5, 0.55), (1, 0.15))
 
 
+def cloud(rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+    """A closed outline of five to eight round bumps."""
+    bumps = int(rng.integers(5, 9))
+    centres = np.radians(np.linspace(0, 360, bumps, endpoint=False) + rng.uniform(0, 360))
+    pieces = []
+    for angle in centres:
+        cx, cy = 0.5 + 0.32 * math.cos(angle), 0.5 + 0.26 * math.sin(angle)
+        facing = math.degrees(angle)
+        pieces.append(arc(cx, cy, 0.2, 0.17, facing - 100, facing + 100))
+    return (joined(*pieces, pieces[0][:1]),)
+
+
+def infinity(rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+    """A figure of eight lying down, in one stroke (upright it would be an 8)."""
+    t = np.linspace(0, 2 * math.pi, 90) + rng.uniform(0, 2 * math.pi)
+    return (np.column_stack([0.5 + 0.5 * np.cos(t), 0.5 + 0.22 * np.sin(2 * t)]),)
+
+
+def cone(rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+    """An ice cream: a scoop on a cone, the cone crossed by a line or two."""
+    scoop = joined(arc(0.5, 0.38, 0.4, 0.36, 160, 380), line((0.5, 1), (0.12, 0.5)))
+    lines = [line((0.25, 0.55), (0.6, 0.85)), line((0.75, 0.55), (0.4, 0.85))][:int(rng.integers(1, 3))]
+    return (scoop, *lines)
+
+
+def leaf(rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+    """Two arcs meeting in points, a vein along the middle and a stalk out of one end."""
+    outline = joined(arc(0.55, 0.9, 0.45, 0.75, 232, 308), arc(0.55, 0.1, 0.45, 0.75, 52, 128))
+    return outline, line((0.28, 0.5), (0.82, 0.5)), line((0.28, 0.5), (0.05, 0.6))
+
+
+def fish(rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+    """A body whose outline crosses itself into a tail, and an eye."""
+    body = joined(arc(0.4, 0.5, 0.38, 0.3, 40, 320), line((1, 0.75), (1, 0.25), (0.69, 0.69)))
+    return body, dot(0.22, 0.45)
+
+
 SHAPES: dict[str, Callable[[np.random.Generator], tuple[np.ndarray, ...]]] = {
     "letter": letter, "letter (held out)": held_out_letter, "symbol": symbol, "star": star,
     "heart": heart, "spiral": spiral, "tick": tick, "hatch": hatch, "smiley": smiley,
     "house": house, "triangle": triangle, "cross-out": cross_out, "scribble": scribble, "dots": dots,
     "flower": flower, "sun": sun, "cat": cat, "eye": eye, "checkbox": checkbox, "coil": coil, "tree": tree,
-    "moon": moon, "envelope": envelope,
+    "moon": moon, "envelope": envelope, "cloud": cloud, "infinity": infinity, "cone": cone, "leaf": leaf,
+    "fish": fish,
 }
 # Kinds whose lines run close together, and the widest brush (of the drawing's longer
 # side) that leaves them apart; a wider one fills them in, a blob of no kind.
 FINE = {"spiral": 0.07, "hatch": 0.08, "cross-out": 0.06, "scribble": 0.06, "flower": 0.06, "coil": 0.06}
 KINDS: tuple[str, ...] = (*SHAPES, "fragment")
-HELD_OUT: tuple[str, ...] = ("heart", "house", "letter (held out)")
+HELD_OUT: tuple[str, ...] = ("heart", "house", "fish", "letter (held out)")
 TRAINED: tuple[str, ...] = tuple(kind for kind in KINDS if kind not in HELD_OUT)
 
 

@@ -52,11 +52,11 @@ def test_an_answer_separates_which_digit_from_whether_it_is_one(server):
     assert "number" not in answer
 
 
-@pytest.mark.parametrize(("kinds", "least"), [(nondigits.TRAINED, 0.9), (nondigits.HELD_OUT, 0.6)],
+@pytest.mark.parametrize(("kinds", "least"), [(nondigits.TRAINED, 0.9), (nondigits.HELD_OUT, 0.8)],
                          ids=["kinds trained on", "kinds held out"])
 def test_drawings_that_are_not_digits_are_not_read_as_digits(server, kinds, least):
-    """Kinds never trained on are the hard part (a heart is read as a digit more often
-    than not): `make bench` measures them against the 90% aimed at."""
+    """Kinds never trained on are the hard part: `make bench` measures them against
+    the 90% aimed at, on 1,000 drawings rather than 8 of each kind."""
     rng = np.random.default_rng(2026)
     drawn_kinds = [kind for kind in kinds if kind in nondigits.SHAPES] * 8
     answers = answers_to(server.url + "/api/predict", [strokes_body(nondigits.sketch(kind, rng)) for kind in drawn_kinds])
@@ -95,8 +95,8 @@ def test_digits_as_people_write_them_everywhere_are_read(server, digit, style):
 
 def test_a_number_pad_of_doodles_is_not_a_number(server):
     """A star, a heart and a letter side by side on the number pad: hardly ever read
-    as a number with confidence (a heart, never trained on, is read as a digit often),
-    and at least half the time refused outright."""
+    as a number with confidence (a heart is never trained on), and at least half the
+    time refused outright."""
     rng = np.random.default_rng(5)
     answers = []
     for _ in range(10):
