@@ -13,8 +13,9 @@ and frames strokes: pen.draw at WORK_SIDE, cut to the ink, pen.field.
 Never drawn as a negative: a circle or ellipse (a 0), a lone near-upright line
 (a 1), a figure of eight lying down (two 0s written together: trained on, it made
 the model refuse more pairs and triples of digits), nor letters and symbols a
-person could read as a digit (see LETTERS and SYMBOLS). HELD_OUT kinds never go into training, so evaluation can tell how the
-model does on kinds it never saw; letters are split the same way.
+person could read as a digit (see LETTERS and SYMBOLS). HELD_OUT kinds never go
+into training, so evaluation can tell how the model does on kinds it never saw;
+letters are split the same way.
 
 "fragment" is a picture, not strokes: part of an MNIST digit cut off by a straight
 line, too little of it to still be that digit, neither a bar (a 1) nor a loop (a 0),
@@ -373,8 +374,7 @@ SHAPES: dict[str, Callable[[np.random.Generator], tuple[np.ndarray, ...]]] = {
     "heart": heart, "spiral": spiral, "tick": tick, "hatch": hatch, "smiley": smiley,
     "house": house, "triangle": triangle, "cross-out": cross_out, "scribble": scribble, "dots": dots,
     "flower": flower, "sun": sun, "cat": cat, "eye": eye, "checkbox": checkbox, "coil": coil, "tree": tree,
-    "moon": moon, "envelope": envelope, "cloud": cloud, "cone": cone, "leaf": leaf,
-    "fish": fish,
+    "moon": moon, "envelope": envelope, "cloud": cloud, "cone": cone, "leaf": leaf, "fish": fish,
 }
 # Kinds whose lines run close together, and the widest brush (of the drawing's longer
 # side) that leaves them apart; a wider one fills them in, a blob of no kind.

@@ -9,9 +9,10 @@
   alone read by the digit model twice, as cut from the line and from the ink as
   drawn, and each mark of two or three touching digits whole, one call -> each digit
   the one the models together find likeliest, and its box in the picture's pixels ->
-  the next likeliest readings: one digit read otherwise -> the verdict: "not a number" if the digit model finds most marks
-  standing alone are not digits (letters, doodles), "unsure" if the reading's
-  confidence is under contract.UNSURE_BELOW, else "number".
+  the next likeliest readings: one digit read otherwise -> the verdict: "not a
+  number" if the digit model finds most marks standing alone are not digits
+  (letters, doodles), "unsure" if the reading's confidence is under
+  contract.UNSURE_BELOW, else "number".
 
 The number model reads touching and crossing digits, which no cut at blank columns
 can part. The digit model, trained on all of MNIST and more, reads a lone digit

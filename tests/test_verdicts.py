@@ -84,7 +84,6 @@ def test_two_or_three_digits_on_the_digit_pad_are_several_digits_and_read(server
     assert read >= 0.75 * len(answers)
 
 
-
 def test_zeros_and_eights_written_together_are_several_digits_not_doodles(server, data):
     """Loops side by side ("00", "808") are what doodles of loops look like: a model
     taught that a figure of eight lying down is no digit refused 12 of these 60."""
@@ -97,6 +96,7 @@ def test_zeros_and_eights_written_together_are_several_digits_not_doodles(server
         pictures.append(png_bytes(picture))
     verdicts = [answer["verdict"] for answer in answers_to(server.url + "/api/predict", pictures)]
     assert verdicts.count("several digits") >= 54 and verdicts.count("not a digit") <= 5, verdicts
+
 
 @pytest.mark.parametrize(("digit", "style"), styles.STYLED)
 def test_digits_as_people_write_them_everywhere_are_read(server, digit, style):
