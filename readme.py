@@ -127,7 +127,8 @@ def numbers_table(numbers: dict) -> str:
     rows = [f"| spacing | {' | '.join(f'{n} digits' for n in lengths)} | all lengths | bar | digits right | time p50 |",
             "|---|" + "---|" * (len(lengths) + 4)]
     for spacing, r in spacings.items():
-        rows.append(f"| {spacing} | {' | '.join(share(r['by_length'][n]) for n in lengths)} | **{share(r)}** | "
+        rows.append(f"| {spacing} | {' | '.join(share(r['by_length'][n]) for n in lengths)} | **{share(r)}** "
+                    f"± {margin(r):.1f} | "
                     f"≥ {r['bar']:.1%}: {met(r['accuracy'] >= r['bar'])} | "
                     f"{r['digits_right'] / r['digits']:.2%} of {r['digits']:,} | {r['p50_ms']} ms |")
     predict, latency, sent, bars = speed["predict"], speed["number"], speed["sent"], speed["bars"]
@@ -151,7 +152,8 @@ def numbers_table(numbers: dict) -> str:
     return "\n".join([
         f"Numbers of 2 to 6 MNIST test digits ({', '.join(spacings)}; drawings/numbers.py), read in one process "
         f"exactly as `/api/number` reads a picture, number model `{numbers['reading']['number_model']}`, one "
-        "onnxruntime thread; each figure is the share read right, of how many. Digits right: digits in their "
+        "onnxruntime thread; each figure is the share read right, of how many, and ± after a spacing's share "
+        "its 95% margin of error, in points (so many numbers pin it down no closer). Digits right: digits in their "
         "place among numbers read at their true length (a reading of the wrong length gets none right). "
         f"Time: decoding the PNG and reading it. The machine's load average was {numbers['load_average']} "
         "as this began (other work may share its cores; the ratios hold better than the times).",
@@ -219,6 +221,13 @@ def verdicts_table(verdicts: dict) -> str:
 
 def share(tally: dict) -> str:
     return f"{tally['right'] / tally['numbers']:.1%} of {tally['numbers']:,}"
+
+
+def margin(tally: dict) -> float:
+    """The 95% margin of error of a share of right readings, in points (the normal
+    approximation to the binomial): a bar closer than this is neither met nor missed for sure."""
+    right = tally["right"] / tally["numbers"]
+    return 196 * (right * (1 - right) / tally["numbers"]) ** 0.5
 
 
 def met(passed: bool) -> str:
