@@ -10,9 +10,9 @@
   drawn, and each mark of two or three touching digits whole, one call -> each digit
   the one the models together find likeliest, and its box in the picture's pixels ->
   the next likeliest readings: one digit read otherwise -> the verdict: "not a
-  number" if the digit model finds most marks standing alone are not digits
-  (letters, doodles), "unsure" if the reading's confidence is under
-  contract.UNSURE_BELOW, else "number".
+  number" if the digit model, its two readings of each mark averaged, finds most
+  marks standing alone are not digits (letters, doodles), "unsure" if the
+  reading's confidence is under contract.UNSURE_BELOW, else "number".
 
 The number model reads touching and crossing digits, which no cut at blank columns
 can part. The digit model, trained on all of MNIST and more, reads a lone digit
@@ -128,7 +128,7 @@ def read(ink: np.ndarray, pixel: float, number_model: OnnxModel, digit_model: On
               for p, whole, box, field in zip(both, a_digit, chosen, fields)]
     confidence = float(np.prod([digit.confidence for digit in digits])
                        * np.prod(1 - whole_marks[:, contract.NOT_A_DIGIT]))
-    refused = [contract.verdict(p) == "not a digit" for p in from_line]
+    refused = [contract.verdict(p) == "not a digit" for p in (from_line + from_ink) / 2]
     if refused and sum(refused) > len(refused) / 2:
         verdict = "not a number"
     else:

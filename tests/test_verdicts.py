@@ -140,6 +140,21 @@ def test_a_written_number_is_a_number(server, data):
         >= len(confident) - 1
 
 
+def test_numbers_of_plain_zeros_and_ones_are_numbers(server, data):
+    """Cut from the 20 px line alone, plain 0s and 1s were taken for doodles by the digit
+    model (3 of these 120 numbers were "not a number"): whether a number's marks are
+    digits is judged from both its cuts."""
+    rng = np.random.default_rng(9)
+    zeros_and_ones = np.flatnonzero(data.test_labels <= 1)
+    pictures = []
+    for i in range(120):
+        picks = rng.choice(zeros_and_ones, 2 + i % 3)
+        picture, _ = number_picture(list(data.test_images[picks]), rng, ("apart", "close")[i % 2], "black-on-white")
+        pictures.append(png_bytes(picture))
+    verdicts = [answer["verdict"] for answer in answers_to(server.url + "/api/number", pictures)]
+    assert verdicts.count("not a number") <= 1, verdicts
+
+
 def test_the_verdict_follows_the_contract(server, data):
     """A batch's verdicts are contract.verdict of the model's twelve outputs, which the
     answer gives as the ten digits' (summing to 1) and the other two."""
