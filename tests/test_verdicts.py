@@ -42,6 +42,19 @@ def answers_to(url: str, bodies: list[dict | bytes]) -> list[dict]:
         return list(pool.map(send, bodies))
 
 
+def written_numbers(data, which: np.ndarray, rng: np.random.Generator, count: int, lengths: tuple[int, ...],
+                    spacings: tuple[str, ...]) -> tuple[list[bytes], list[str]]:
+    """`count` PNGs of numbers of the test digits at indices `which`, black on white,
+    lengths and spacings taken in turn, and each number as text."""
+    pictures, texts = [], []
+    for i in range(count):
+        picks = rng.choice(which, lengths[i % len(lengths)])
+        picture, _ = number_picture(list(data.test_images[picks]), rng, spacings[i % len(spacings)], "black-on-white")
+        pictures.append(png_bytes(picture))
+        texts.append("".join(map(str, data.test_labels[picks])))
+    return pictures, texts
+
+
 def test_an_answer_separates_which_digit_from_whether_it_is_one(server):
     drawn = styles.sketch_digit(7, "plain", np.random.default_rng(0))
     answer = answers_to(server.url + "/api/predict", [strokes_body(drawn)])[0]
@@ -68,13 +81,8 @@ def test_drawings_that_are_not_digits_are_not_read_as_digits(server, kinds, leas
 
 
 def test_two_or_three_digits_on_the_digit_pad_are_several_digits_and_read(server, data):
-    rng = np.random.default_rng(7)
-    pictures, texts = [], []
-    for i in range(60):
-        picks = rng.integers(0, len(data.test_images), 2 + i % 2)
-        picture, _ = number_picture(list(data.test_images[picks]), rng, ("apart", "close")[i % 2], "black-on-white")
-        pictures.append(png_bytes(picture))
-        texts.append("".join(map(str, data.test_labels[picks])))
+    every = np.arange(len(data.test_images))
+    pictures, texts = written_numbers(data, every, np.random.default_rng(7), 60, (2, 3), ("apart", "close"))
     answers = answers_to(server.url + "/api/predict", pictures)
     several = [answer for answer in answers if answer["verdict"] == "several digits"]
     read = sum(answer.get("number") == text for answer, text in zip(answers, texts))
@@ -87,13 +95,8 @@ def test_two_or_three_digits_on_the_digit_pad_are_several_digits_and_read(server
 def test_zeros_and_eights_written_together_are_several_digits_not_doodles(server, data):
     """Loops side by side ("00", "808") are what doodles of loops look like: a model
     taught that a figure of eight lying down is no digit refused 12 of these 60."""
-    loops = data.test_images[np.isin(data.test_labels, (0, 8))]
-    rng = np.random.default_rng(11)
-    pictures = []
-    for i in range(60):
-        picks = rng.integers(0, len(loops), 2 + i % 2)
-        picture, _ = number_picture(list(loops[picks]), rng, ("close", "touching")[i % 2], "black-on-white")
-        pictures.append(png_bytes(picture))
+    loops = np.flatnonzero(np.isin(data.test_labels, (0, 8)))
+    pictures, _ = written_numbers(data, loops, np.random.default_rng(11), 60, (2, 3), ("close", "touching"))
     verdicts = [answer["verdict"] for answer in answers_to(server.url + "/api/predict", pictures)]
     assert verdicts.count("several digits") >= 54 and verdicts.count("not a digit") <= 5, verdicts
 
@@ -125,13 +128,8 @@ def test_a_number_pad_of_doodles_is_not_a_number(server):
 
 
 def test_a_written_number_is_a_number(server, data):
-    rng = np.random.default_rng(8)
-    pictures, texts = [], []
-    for _ in range(20):
-        picks = rng.integers(0, len(data.test_images), 4)
-        picture, _ = number_picture(list(data.test_images[picks]), rng, "apart", "black-on-white")
-        pictures.append(png_bytes(picture))
-        texts.append("".join(map(str, data.test_labels[picks])))
+    every = np.arange(len(data.test_images))
+    pictures, texts = written_numbers(data, every, np.random.default_rng(8), 20, (4,), ("apart",))
     answers = answers_to(server.url + "/api/number", pictures)
     assert all(answer["verdict"] in ("number", "unsure") for answer in answers)
     confident = [answer for answer in answers if answer["verdict"] == "number"]
@@ -144,13 +142,8 @@ def test_numbers_of_plain_zeros_and_ones_are_numbers(server, data):
     """Cut from the 20 px line alone, plain 0s and 1s were taken for doodles by the digit
     model (3 of these 120 numbers were "not a number"): whether a number's marks are
     digits is judged from both its cuts."""
-    rng = np.random.default_rng(9)
     zeros_and_ones = np.flatnonzero(data.test_labels <= 1)
-    pictures = []
-    for i in range(120):
-        picks = rng.choice(zeros_and_ones, 2 + i % 3)
-        picture, _ = number_picture(list(data.test_images[picks]), rng, ("apart", "close")[i % 2], "black-on-white")
-        pictures.append(png_bytes(picture))
+    pictures, _ = written_numbers(data, zeros_and_ones, np.random.default_rng(9), 120, (2, 3, 4), ("apart", "close"))
     verdicts = [answer["verdict"] for answer in answers_to(server.url + "/api/number", pictures)]
     assert verdicts.count("not a number") <= 1, verdicts
 
