@@ -14,6 +14,12 @@ The validation set is the last 5,000 training images, and non-digits made from
 them; the 10,000 test images are used once, at the end, to report accuracy (argmax
 over the ten digits). Augmentation (train/augment.py) imitates how people draw on
 screens.
+
+AdamW follows a warm-up and cosine learning-rate schedule, its weight decay on the
+convolutions' and dense layers' weights (not batch norm's); the layers compute in
+bfloat16 while the weights stay float32 (on a CPU with AMX, an epoch took 40-53 s
+here against 70 s in float32: six epochs more in the same time), and the saved model
+computes in float32, as it is exported and served.
 """
 
 import argparse
@@ -59,7 +65,7 @@ def build_model() -> keras.Model:
         layers.Dense(128, use_bias=False), layers.BatchNormalization(), layers.ReLU(),
         layers.Dropout(0.3),
         layers.Dense(*contract.DIGITS.output_shape, name="logits"),
-        layers.Softmax(name=contract.DIGITS.output_name),
+        layers.Softmax(name=contract.DIGITS.output_name, dtype="float32"),  # probabilities near 1 need float32
     ], name="mnist_cnn")
 
 
@@ -99,6 +105,14 @@ def datasets(made: dict, batch_size: int, choices: tuple[str, ...], seed: int):
              .prefetch(tf.data.AUTOTUNE))
     val = tf.data.Dataset.from_tensor_slices(made["val"]).batch(512)
     return train, val
+
+
+def in_float32(model: keras.Model) -> keras.Model:
+    """The same model computing in float32, as it is exported and served."""
+    keras.config.set_dtype_policy("float32")
+    copy = build_model()
+    copy.set_weights(model.get_weights())
+    return copy
 
 
 def calibrate(model: keras.Model, images: np.ndarray, labels: np.ndarray) -> float:
@@ -145,9 +159,14 @@ def start_run(args: argparse.Namespace) -> mnist.Mnist:
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", help="directory of the MNIST IDX files (default: see mnist/)")
-    parser.add_argument("--epochs", type=int, default=18)
+    parser.add_argument("--epochs", type=int, default=24)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--learning-rate", type=float, default=3e-3)
+    parser.add_argument("--weight-decay", type=float, default=0.05,
+                        help="AdamW's decoupled weight decay of the layers' weights, times the learning rate each step")
+    parser.add_argument("--precision", choices=("mixed_bfloat16", "float32"), default="mixed_bfloat16",
+                        help="mixed_bfloat16 computes in bfloat16 and keeps weights in float32: a third faster "
+                             "on CPUs with AMX; the saved model computes in float32")
     parser.add_argument("--limit", type=int, help="train on the first N images only (quick runs)")
     parser.add_argument("--seed", type=int, default=1, help="fixed seed for weights, shuffling, augmentation")
     parser.add_argument("--augment", default=",".join(augment.CHOSEN),
@@ -174,8 +193,11 @@ def main(argv=None):
     steps = args.epochs * -(-train_size // args.batch_size)
     schedule = keras.optimizers.schedules.CosineDecay(
         0.0, decay_steps=steps - steps // 10, warmup_target=args.learning_rate, warmup_steps=steps // 10)
+    keras.config.set_dtype_policy(args.precision)  # the model's layers only: the augmenter is already built
     model = build_model()
-    model.compile(optimizer=keras.optimizers.Adam(schedule),
+    optimizer = keras.optimizers.AdamW(schedule, weight_decay=args.weight_decay)
+    optimizer.exclude_from_weight_decay(var_names=["gamma", "beta", "bias"])  # batch norm's scales and shifts
+    model.compile(optimizer=optimizer,
                   loss=keras.losses.SparseCategoricalCrossentropy(),
                   metrics=["accuracy"])
     model.summary()
@@ -187,7 +209,7 @@ def main(argv=None):
     ])
     wall_seconds = time.perf_counter() - started
 
-    best = keras.models.load_model(model_path)
+    best = in_float32(keras.models.load_model(model_path))
     temperature = calibrate(best, *made["val"])  # on validation: the test set is only read below
     best.save(model_path)
     val_x, val_y = made["val"]
@@ -228,6 +250,8 @@ def main(argv=None):
         "batch_size": args.batch_size,
         "augment": list(choices),
         "learning_rate": args.learning_rate,
+        "weight_decay": args.weight_decay,
+        "precision": args.precision,
         "data_source": data.source,
         "data_md5": data.md5,
         "history": {k: [round(float(v), 5) for v in vs] for k, vs in history.history.items()},
