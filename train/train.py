@@ -17,9 +17,9 @@ screens.
 
 AdamW follows a warm-up and cosine learning-rate schedule, its weight decay on the
 convolutions' and dense layers' weights (not batch norm's); the layers compute in
-bfloat16 while the weights stay float32 (on a CPU with AMX, an epoch took 40-53 s
-here against 70 s in float32: six epochs more in the same time), and the saved model
-computes in float32, as it is exported and served.
+bfloat16 while the weights stay float32 (on a CPU with AMX a training step took about
+a third less time, measured back to back), and the saved model computes in float32,
+as it is exported and served.
 """
 
 import argparse
@@ -165,8 +165,8 @@ def main(argv=None):
     parser.add_argument("--weight-decay", type=float, default=0.05,
                         help="AdamW's decoupled weight decay of the layers' weights, times the learning rate each step")
     parser.add_argument("--precision", choices=("mixed_bfloat16", "float32"), default="mixed_bfloat16",
-                        help="mixed_bfloat16 computes in bfloat16 and keeps weights in float32: a third faster "
-                             "on CPUs with AMX; the saved model computes in float32")
+                        help="mixed_bfloat16 computes in bfloat16 and keeps weights in float32: about a third "
+                             "less time a step on CPUs with AMX; the saved model computes in float32")
     parser.add_argument("--limit", type=int, help="train on the first N images only (quick runs)")
     parser.add_argument("--seed", type=int, default=1, help="fixed seed for weights, shuffling, augmentation")
     parser.add_argument("--augment", default=",".join(augment.CHOSEN),
