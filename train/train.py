@@ -196,7 +196,8 @@ def main(argv=None):
     keras.config.set_dtype_policy(args.precision)  # the model's layers only: the augmenter is already built
     model = build_model()
     optimizer = keras.optimizers.AdamW(schedule, weight_decay=args.weight_decay)
-    optimizer.exclude_from_weight_decay(var_names=["gamma", "beta", "bias"])  # batch norm's scales and shifts
+    # Not decayed: batch norm's scales and shifts, and the logits' bias.
+    optimizer.exclude_from_weight_decay(var_names=["gamma", "beta", "bias"])
     model.compile(optimizer=optimizer,
                   loss=keras.losses.SparseCategoricalCrossentropy(),
                   metrics=["accuracy"])
