@@ -188,7 +188,7 @@ def augmentations_table(comparison: dict) -> str:
         rows.append(f"| {' + '.join(run['augment'])} | {right['digits']:.2%} | {(right['digits'] - base) * 100:+.2f} pt | "
                     f"{right['not a digit']:.2%} | {right['several digits']:.2%} | {run['wall_time_seconds'] / 60:.1f} |")
     return "\n".join([f"Settings: `{comparison['settings']}` (validation: the last 5,000 training digits' first "
-                      "4,000, and non-digits made from them).", "", *rows])
+                      "4,000 and digits drawn in the world's styles, and non-digits made from them).", "", *rows])
 
 
 def verdicts_table(verdicts: dict) -> str:
