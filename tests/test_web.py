@@ -209,6 +209,17 @@ def test_low_confidence_names_the_top_two(page):
     expect(page.locator("#reading")).to_have_class("unsure")
 
 
+def test_near_certainty_is_not_rounded_to_certainty(page):
+    """A calibrated 0.99998 is not 100%, nor its runner-up's 0.00002 nothing: staged."""
+    probabilities = [0.00002 if digit != 7 else 0.99998 for digit in range(10)]
+    page.route("**/api/predict", lambda route: route.fulfill(json={
+        "verdict": "digit", "digit": 7, "confidence": 0.99998, "not_a_digit": 0.0, "several_digits": 0.0,
+        "probabilities": probabilities, "input": "", "model": "x", "elapsed_ms": 1}))
+    draw(page, DIGITS[1], 0.35, 0.2, 0.6)
+    expect(page.locator("#confidence")).to_have_text(">99.9% sure")
+    expect(page.locator("#probabilities .value")).to_have_text(["<0.1%"] * 7 + [">99.9%"] + ["<0.1%"] * 2)
+
+
 def test_network_failure_is_shown_in_words(browser):
     server = RunningServer("--workers", "1").wait_healthy()
     context = browser.new_context()

@@ -17,7 +17,13 @@ CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-network
                   "--disable-component-update", "--disable-sync", "--no-first-run"]
 STEP = 3  # px between the moves of a stroke
 GAP = 0.2  # of the digits' height, between one digit's ink and the next's: close, not touching
+SHARE = r"(\d+\.\d|>99\.9|<0\.1)%"  # a probability as the page shows it: never a rounded 100.0% or 0.0%
 
+
+
+def shown(p: float) -> str:
+    """A probability as the page shows it (SHARE)."""
+    return ">99.9%" if p >= 0.9995 else "<0.1%" if p < 0.0005 else f"{p * 100:.1f}%"
 
 @pytest.fixture(scope="module")
 def browser():

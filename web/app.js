@@ -69,7 +69,8 @@ let answered = null;     // the answer a correction may be sent for: {drawing, p
 let kept = null;         // {id, token} of the correction sent for it, which can be taken back
 let correctionTurn = 0;  // counts answers, so a late reply about an older one is not shown
 
-const percent = (p) => `${(p * 100).toFixed(1)}%`;
+/** A probability to one decimal, except that what is not certain never shows as 100.0% or 0.0%. */
+const percent = (p) => (p >= 0.9995 ? ">99.9%" : p < 0.0005 ? "<0.1%" : `${(p * 100).toFixed(1)}%`);
 
 // ---- drawing -------------------------------------------------------------
 
@@ -382,7 +383,7 @@ function showBars(values, stressTop = true) {
     item.classList.toggle("top", digit === top);
     item.querySelector(".bar span").style.width = `${(p * 100).toFixed(1)}%`;
     item.querySelector(".value").textContent = values ? percent(p) : "";
-    item.setAttribute("aria-label", `${digit}: ${(p * 100).toFixed(1)} percent`);
+    item.setAttribute("aria-label", `${digit}: ${values ? percent(p) : ""}`);
   });
 }
 
