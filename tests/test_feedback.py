@@ -339,8 +339,11 @@ def test_a_worker_killed_mid_load_loses_no_acknowledged_correction(store, data):
     loaded = store.serve(*NO_LIMIT)
     try:
         with concurrent.futures.ThreadPoolExecutor(1) as killer:
-            def kill_when_busy():
-                time.sleep(1.5)
+            def kill_when_busy():  # once some of the load is kept, however fast this machine answers
+                deadline = time.monotonic() + 30
+                while time.monotonic() < deadline and store.rows(
+                        "SELECT count(*) AS kept FROM corrections WHERE client_key LIKE ?", "kill-%")[0]["kept"] < 10:
+                    time.sleep(0.01)
                 os.kill(worker_pids(loaded)[0], signal.SIGKILL)
             killed = killer.submit(kill_when_busy)
             answers = send_all(loaded, bodies)
