@@ -20,10 +20,10 @@ GAP = 0.2  # of the digits' height, between one digit's ink and the next's: clos
 SHARE = r"(\d+\.\d|>99\.9|<0\.1)%"  # a probability as the page shows it: never a rounded 100.0% or 0.0%
 
 
-
 def shown(p: float) -> str:
     """A probability as the page shows it (SHARE)."""
     return ">99.9%" if p >= 0.9995 else "<0.1%" if p < 0.0005 else f"{p * 100:.1f}%"
+
 
 @pytest.fixture(scope="module")
 def browser():

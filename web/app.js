@@ -383,7 +383,7 @@ function showBars(values, stressTop = true) {
     item.classList.toggle("top", digit === top);
     item.querySelector(".bar span").style.width = `${(p * 100).toFixed(1)}%`;
     item.querySelector(".value").textContent = values ? percent(p) : "";
-    item.setAttribute("aria-label", `${digit}: ${values ? percent(p) : ""}`);
+    item.setAttribute("aria-label", values ? `${digit}: ${percent(p)}` : String(digit));
   });
 }
 
