@@ -33,6 +33,7 @@ from PIL import Image
 from drawings import STYLES, in_style, ink_crop, png_bytes, scaled
 
 SPACINGS = ("apart", "close", "touching")
+SIGNS = {".": "a decimal point", ",": "a comma", "-": "a minus"}
 GAPS = {"apart": (0.20, 0.60), "close": (0.0, 0.15)}  # of the pair's mean ink height
 MOST_OVERLAP = 0.35  # of the pair's mean ink height, for "touching"
 PUSH = 0.12  # how much further than first contact a touching digit goes, at most
@@ -42,6 +43,7 @@ SIZE = 0.15  # each digit's ink is that height, give or take this fraction
 WOBBLE = 0.05  # of the digit height: how far a digit's foot strays from the baseline
 MARGIN = (0.3, 1.0)  # of the digit height, on each side
 ASPECT = 3  # a number is written on a wide canvas: at least this many times its height
+PEN = (0.04, 0.07)  # of the digit height: half the width of a sign's stroke, about an MNIST stroke's
 
 
 def number_picture(digits: list[np.ndarray], rng: np.random.Generator, spacing: str,
@@ -125,3 +127,53 @@ def numbers(images: np.ndarray, labels: np.ndarray, count: int, seed: int, spaci
         picks = rng.integers(0, len(images), lengths[i % len(lengths)])
         picture, boxes = number_picture(list(images[picks]), rng, spacing, STYLES[i % len(STYLES)])
         yield png_bytes(picture), "".join(str(label) for label in labels[picks]), boxes
+
+
+def signed_numbers(images: np.ndarray, labels: np.ndarray, count: int, seed: int, lengths=(2, 3, 4, 5, 6)):
+    """`count` numbers written apart with a sign, as (PNG bytes, the number as written):
+    SIGNS, lengths and STYLES taken in turn, the digits drawn at random from `images`/`labels`."""
+    rng = np.random.default_rng(seed)
+    for i in range(count):
+        picks = rng.integers(0, len(images), lengths[i % len(lengths)])
+        ink, _, boxes = written_number(list(images[picks]), rng, "apart")
+        sign = list(SIGNS)[i % len(SIGNS)]
+        signed, place = with_sign(ink, boxes, sign, rng)
+        digits = "".join(str(label) for label in labels[picks])
+        yield png_bytes(in_style(signed, STYLES[i % len(STYLES)])), digits[:place] + sign + digits[place:]
+
+
+def with_sign(ink: np.ndarray, boxes: list[tuple[int, int, int, int]], sign: str,
+              rng: np.random.Generator) -> tuple[np.ndarray, int]:
+    """A number's `ink` with `sign` written in as people write one, and how many digits
+    come before it: a point (a dot of the pen on the digits' feet) or a comma (a short
+    tail from their feet down and to the left) between two digits, with room left for
+    it, or a minus (a short flat stroke at mid-height) before the first."""
+    size = float(np.mean([h for *_, h in boxes]))
+    pen = rng.uniform(*PEN) * size
+    if sign == "-":
+        left, top, _, height = boxes[0]
+        length, gap = rng.uniform(0.35, 0.7) * size, rng.uniform(0.25, 0.5) * size
+        pad = max(0, math.ceil(length + gap + 2 * pen - left))
+        end, y = left + pad - gap - pen, top + height * rng.uniform(0.4, 0.6)
+        return stroke(np.pad(ink, ((0, 0), (pad, 0))), [(end - length, y), (end, y)], pen), 0
+    place = int(rng.integers(1, len(boxes)))
+    (left, top, width, height), (right, right_top, _, right_height) = boxes[place - 1], boxes[place]
+    room = math.ceil(2 * pen + 2 * rng.uniform(0.15, 0.35) * size)
+    cut = (left + width + right) // 2
+    ink = np.concatenate([ink[:, :cut], np.zeros((ink.shape[0], room), ink.dtype), ink[:, cut:]], axis=1)
+    middle, feet = cut + room / 2, (top + height + right_top + right_height) / 2
+    tail = [(middle, feet - pen)] if sign == "." else [(middle + 0.05 * size, feet - 0.1 * size),
+                                                         (middle - 0.05 * size, feet + 0.2 * size)]
+    below = math.ceil(max(y for _, y in tail) + pen) + 1 - ink.shape[0]
+    return stroke(np.pad(ink, ((0, max(0, below)), (0, 0))), tail, pen), place
+
+
+def stroke(ink: np.ndarray, points: list[tuple[float, float]], pen: float) -> np.ndarray:
+    """`ink` with a round pen of radius `pen` drawn along `points` (one point: a dot)."""
+    rows, cols = np.mgrid[:ink.shape[0], :ink.shape[1]]
+    drawn = np.zeros(ink.shape, dtype=bool)
+    for (x0, y0), (x1, y1) in zip(points, points[1:] or points):
+        for t in np.linspace(0, 1, 20):
+            drawn |= (cols - (x0 + (x1 - x0) * t)) ** 2 + (rows - (y0 + (y1 - y0) * t)) ** 2 <= pen ** 2
+    return np.where(drawn, 255, ink).astype(ink.dtype)
+

@@ -63,7 +63,7 @@ STATUS_OF = {preprocess.UnsupportedImage: 415, preprocess.ImageTooLarge: 413, pr
              number.TooManyMarks: 422, number.NoDigits: 422}
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
-LABEL = re.compile(r"[0-9]{1,20}|not a digit")  # what a correction may say was drawn
+LABEL = re.compile(r"-?[0-9]+(?:[.,][0-9]+)*|not a digit")  # what a correction may say was drawn (number.MAX_DIGITS digits at most)
 CLIENT_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
 CORRECTION_ID = re.compile(r"[0-9a-f]{32}")
 MAX_CLAIM = 64  # characters of what the page says the model read, and which model
@@ -422,8 +422,9 @@ def correction() -> dict:
         abort(415, 'Send the correction as JSON: {"image": ... or "strokes": {...}, "label": "7"}.')
     document = parse_json(read_body())
     label, key = document.get("label"), document.get("key")
-    if type(label) is not str or not LABEL.fullmatch(label):
-        abort(400, '"label" must be what was drawn: its digits as a string ("7", "2026"; 1 to 20) or "not a digit".')
+    if type(label) is not str or not LABEL.fullmatch(label) or sum(map(str.isdigit, label)) > number.MAX_DIGITS:
+        abort(400, '"label" must be what was drawn: a digit or a number as a string ("7", "2026", "-4.99"; '
+                   f'1 to {number.MAX_DIGITS} digits) or "not a digit".')
     if "key" in document and (type(key) is not str or not CLIENT_KEY.fullmatch(key)):
         abort(400, '"key" must be 1 to 64 letters, digits, "_" or "-".')
     claims = {field: document.get(field) for field in ("predicted", "model")}
@@ -451,8 +452,9 @@ def correction() -> dict:
 def reading(drawn: bytes | pen.Strokes, label: str) -> dict:
     """What the served models read in a correction's drawing, as the page was answered:
     as /api/predict reads it for a label of one digit or "not a digit", as /api/number
-    for a longer number; the 28x28 inputs side by side in one PNG, 28 px tall."""
-    if label.isdigit() and len(label) > 1:
+    for a number (more than one digit, or a sign); the 28x28 inputs side by side in one
+    PNG, 28 px tall."""
+    if label != "not a digit" and len(label) > 1:
         found = refusing_bad_drawings(lambda: read_number(drawn))
         probabilities = {"confidence": round(found.confidence, 6),
                          "digits": [[round(float(p), 6) for p in digit.probabilities] for digit in found.digits]}

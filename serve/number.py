@@ -5,11 +5,14 @@
   px, which digit is there or none -> the likeliest output of each frame, repeats
   merged and blanks dropped (CTC's greedy reading): the digits, each where the model
   is surest of it -> the line cut between neighbouring digits, at the widest blank
-  between them, or where their ink touches at its thinnest -> the digits that stand
+  between them, or where their ink touches at its thinnest -> the marks in which no
+  digit is read told apart: a decimal point, a comma or a minus by its size and
+  place, kept out of the digits' boxes (`punctuation`) -> the digits that stand
   alone read by the digit model twice, as cut from the line and from the ink as
   drawn, and each mark of two or three touching digits whole, one call -> each digit
-  the one the models together find likeliest, and its box in the picture's pixels ->
-  the next likeliest readings: one digit read otherwise -> the verdict: "not a
+  the one the models together find likeliest, and its box in the picture's pixels;
+  the signs written in their places -> the next likeliest readings: one digit read
+  otherwise -> the verdict: "not a
   number" if the digit model, its two readings of each mark averaged, finds most
   marks standing alone are not digits (letters, doodles), "unsure" if the
   reading's confidence is under contract.UNSURE_BELOW, else "number".
@@ -46,6 +49,13 @@ WORK_SIDE = 768  # px: a picture's longer side once reduced; a number's digits a
 OVERSAMPLED = 4  # strokes are drawn with their ink this many times lines.LINE tall
 ALTERNATIVES = 3  # readings offered besides the best
 SEVERAL_DIGITS = 3  # the most digits written together that the digit model was trained to call several
+# Punctuation (`punctuation`), in the digits' median height: a point is at most POINT wide and
+# tall, inked over POINT_FILL of its box (a disc fills 0.79), its foot at most POINT_RISE above
+# the digits' and its darkest pixel POINT_INK of full ink; a comma is as wide, at most COMMA
+# tall, its foot over COMMA_BELOW under theirs; a minus is at most MINUS_HEIGHT tall and at
+# least MINUS_WIDTH wide.
+POINT, POINT_FILL, POINT_RISE, POINT_INK, COMMA, COMMA_BELOW = 0.3, 0.6, 0.2, 0.8, 0.7, 0.1
+MINUS_HEIGHT, MINUS_WIDTH = 0.25, 0.3
 TOO_MANY = f"There are too many marks to be one number; at most {MAX_DIGITS} digits are read."
 
 
@@ -64,6 +74,13 @@ class Digit(NamedTuple):
     probabilities: np.ndarray  # the ten digits', summing to 1
     box: list[float]  # x, y, w, h in the picture's pixels
     field: np.ndarray  # the 28x28 input the digit model saw
+
+
+class Sign(NamedTuple):
+    """A decimal point, a comma or a minus written with the digits."""
+    text: str  # ".", "," or "-"
+    place: int  # how many digits come before it
+    columns: tuple[int, int]  # the line's columns it takes, [start, stop)
 
 
 class Number(NamedTuple):
@@ -112,7 +129,11 @@ def read(ink: np.ndarray, pixel: float, number_model: OnnxModel, digit_model: On
         raise TooManyMarks(TOO_MANY)
     surest = [frame for _, frame in found]
     peaks = frames[surest]
-    chosen = [span_box(number.ink, span) for span in digit_spans(number.ink, surest)]
+    spans = digit_spans(number.ink, surest)
+    signs = punctuation(ink, number, spans, [lines.frame_centre(frame) for frame in surest])
+    number = number._replace(ink=blanked(number.ink, [sign.columns for sign in signs]))  # the digits' ink alone
+    inked = (number.ink > lines.INKED).any(axis=0)
+    chosen = [span_box(number.ink, span) for span in spans]
     fields = [digit_field(number, box) for box in chosen]
     alone, joined = standing_alone(inked, chosen), joined_marks(inked, chosen)
     by_digit_model = np.ones((0, *contract.DIGITS.output_shape))
@@ -133,8 +154,8 @@ def read(ink: np.ndarray, pixel: float, number_model: OnnxModel, digit_model: On
         verdict = "not a number"
     else:
         verdict = "number" if confidence >= contract.UNSURE_BELOW else "unsure"
-    return Number(verdict, "".join(str(digit.digit) for digit in digits), confidence, digits,
-                  alternatives(digits, confidence))
+    return Number(verdict, spelled([digit.digit for digit in digits], signs), confidence, digits,
+                  alternatives(digits, signs, confidence))
 
 
 def digit_spans(ink: np.ndarray, peaks: list[int]) -> list[tuple[int, int]]:
@@ -206,15 +227,85 @@ def standing_alone(inked: np.ndarray, boxes: list[lines.Box]) -> list[int]:
     return [i for i, (x, _, w, _) in enumerate(boxes) if not beside[x] and not beside[x + w + 1]]
 
 
-def alternatives(digits: list[Digit], confidence: float) -> list[tuple[str, float]]:
+def alternatives(digits: list[Digit], signs: list[Sign], confidence: float) -> list[tuple[str, float]]:
     """The next likeliest readings: one digit read as its second likeliest, best first."""
-    text = [str(digit.digit) for digit in digits]
+    read = [digit.digit for digit in digits]
     swaps = []
     for i, digit in enumerate(digits):
         second = int(np.argsort(-digit.probabilities)[1])
-        swapped = "".join(text[:i] + [str(second)] + text[i + 1:])
+        swapped = spelled(read[:i] + [second] + read[i + 1:], signs)
         swaps.append((swapped, confidence * float(digit.probabilities[second] / digit.probabilities[digit.digit])))
     return sorted(swaps, key=lambda swap: -swap[1])[:ALTERNATIVES]
+
+
+def punctuation(ink: np.ndarray, number: lines.Line, spans: list[tuple[int, int]], centres: list[float]) -> list[Sign]:
+    """The signs among a number's marks: the marks (ink between blank columns) in which
+    the number model reads no digit, told by their size and place beside the digits.
+
+    The number model learned digits alone and reads such a mark as blank, so "4.99"
+    would be "499". A point is a small round blot between two digits that sits on
+    their feet, inked through as a pen's dot is (a scan's speck is faint; a broken
+    digit's piece is a stroke, not a blot, or floats above the feet); one reaching
+    well under the feet is a comma. A minus is a short flat stroke at mid-height
+    before the first digit. A mark that is none of these stays part of its
+    neighbour's digit, as before.
+    """
+    inked = (number.ink > lines.INKED).any(axis=0)
+    edges = np.flatnonzero(np.diff(np.r_[False, inked, False].astype(np.int8)))
+    runs = list(zip(edges[::2].tolist(), edges[1::2].tolist()))
+    read = {min(range(len(runs)), key=lambda i: max(runs[i][0] - centre, centre - runs[i][1] + 1, 0))
+            for centre in centres}  # the mark each digit is read in: the one at its frame, or the nearest (a thin 1)
+    unread = [run for i, run in enumerate(runs) if i not in read]
+    boxes = [span_box(blanked(number.ink, unread), span) for span in spans]
+    size = float(np.median([h for *_, h in boxes]))
+    signs = []
+    for start, stop in unread:
+        place = sum(centre < start for centre in centres)
+        if any(sign.place == place for sign in signs):  # one sign between two digits, one before the first
+            continue
+        rows = np.flatnonzero((number.ink[:, start:stop] > lines.INKED).any(axis=1))
+        top, height, width = int(rows[0]), int(rows[-1] - rows[0] + 1), stop - start
+        left, up, wide, tall = ink_box(number, (start, top, width, height))
+        drawn = ink[math.floor(up):math.ceil(up + tall), math.floor(left):math.ceil(left + wide)]  # as drawn, finer
+        dark = drawn.size > 0 and drawn.max() >= POINT_INK
+        if 0 < place < len(boxes) and width <= POINT * size and dark:
+            (_, left_top, _, left_height), (_, right_top, _, right_height) = boxes[place - 1], boxes[place]
+            below_feet = top + height - (left_top + left_height + right_top + right_height) / 2
+            if below_feet > COMMA_BELOW * size and height <= COMMA * size:
+                signs.append(Sign(",", place, (start, stop)))
+            elif (below_feet >= -POINT_RISE * size and height <= POINT * size
+                  and (ink_box_of(drawn) > lines.INKED).mean() >= POINT_FILL):
+                signs.append(Sign(".", place, (start, stop)))
+        elif place == 0 and height <= MINUS_HEIGHT * size and width >= max(MINUS_WIDTH * size, 2 * height):
+            _, first_top, _, first_height = boxes[0]
+            if first_top + first_height / 4 <= top + height / 2 <= first_top + 3 * first_height / 4:
+                signs.append(Sign("-", place, (start, stop)))
+    return signs
+
+
+def ink_box_of(ink: np.ndarray) -> np.ndarray:
+    """`ink` cut to the box of its inked pixels (all of it if none is)."""
+    inked = ink > lines.INKED
+    if not inked.any():
+        return ink
+    rows, cols = np.flatnonzero(inked.any(axis=1)), np.flatnonzero(inked.any(axis=0))
+    return ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+
+
+def blanked(ink: np.ndarray, columns: list[tuple[int, int]]) -> np.ndarray:
+    """`ink` with the given runs of columns cleared."""
+    cleared = ink.copy()
+    for start, stop in columns:
+        cleared[:, start:stop] = 0
+    return cleared
+
+
+def spelled(digits: list[int], signs: list[Sign]) -> str:
+    """The number as written: its digits, and its signs in their places."""
+    text = [str(digit) for digit in digits]
+    for sign in sorted(signs, key=lambda sign: -sign.place):
+        text.insert(sign.place, sign.text)
+    return "".join(text)
 
 
 def digit_field(number: lines.Line, box: lines.Box) -> np.ndarray:
@@ -228,11 +319,9 @@ def sharp_field(ink: np.ndarray, number: lines.Line, box: lines.Box) -> np.ndarr
     framed as the digit model wants a digit: the finer strokes it was trained on."""
     left, top, width, height = ink_box(number, box)
     cut = ink[math.floor(top):math.ceil(top + height), math.floor(left):math.ceil(left + width)]
-    inked = cut > lines.INKED
-    if not inked.any():  # faint ink the line's resampling made bolder: the line's field is all there is
+    if not (cut > lines.INKED).any():  # faint ink the line's resampling made bolder: the line's field is all there is
         return digit_field(number, box)
-    rows, cols = np.flatnonzero(inked.any(axis=1)), np.flatnonzero(inked.any(axis=0))
-    return pen.field(cut[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1])
+    return pen.field(ink_box_of(cut))
 
 
 def ink_box(number: lines.Line, box: lines.Box) -> tuple[float, float, float, float]:

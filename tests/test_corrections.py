@@ -72,3 +72,9 @@ def test_what_is_not_a_snapshot_is_one_line(tmp_path, content):
     with pytest.raises(corrections.CorrectionsError) as error:
         corrections.load(path)
     assert str(path) in str(error.value) and "\n" not in str(error.value)
+
+
+def test_a_number_with_a_point_or_a_minus_is_learned_digit_by_digit(data):
+    inputs = data.train_images[:3]
+    assert [digit for _, digit in corrections.examples(inputs, "-4.9,1")] == [4, 9, 1]
+    assert corrections.examples(inputs, "-4.9") == []  # read as three digits, labelled two: which is which is unknown

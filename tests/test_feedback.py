@@ -165,6 +165,8 @@ def test_strokes_are_kept_as_strokes_and_a_number_as_its_digits(service, store):
     number = requests.post(service.url + "/api/number", json=SEVENTEEN).json()
     row = store.row(kept(send(service, {"strokes": SEVENTEEN, "label": "17", "predicted": number["number"]}))["id"])
     assert (row["verdict"], row["prediction"], row["model"]) == (number["verdict"], number["number"], number["model"])
+    written_as = store.row(kept(send(service, {"strokes": SEVENTEEN, "label": "-1.7"}))["id"])  # read as a number too
+    assert (written_as["label"], written_as["prediction"]) == ("-1.7", number["number"])
     inputs = Image.open(io.BytesIO(bytes(row["inputs"])))
     assert inputs.size == (28 * len(number["digits"]), 28)  # the digits' inputs side by side
     assert json.loads(row["probabilities"])["digits"] == [digit["probabilities"] for digit in number["digits"]]
@@ -175,6 +177,9 @@ BAD = [
     ("a label in words", {"strokes": ONE, "label": "seven"}, 400, '"label"'),
     ("a label as a number", {"strokes": ONE, "label": 7}, 400, '"label"'),
     ("a label of 21 digits", {"strokes": ONE, "label": "1" * 21}, 400, '"label"'),
+    ("a label of 22 digits and points", {"strokes": ONE, "label": "1.1" * 11}, 400, '"label"'),
+    ("a label with two points together", {"strokes": ONE, "label": "4..99"}, 400, '"label"'),
+    ("a label with a minus inside", {"strokes": ONE, "label": "4-99"}, 400, '"label"'),
     ("no drawing", {"label": "1"}, 400, "one of the two"),
     ("a picture and strokes", {"image": "iVBORw0KGgo=", "strokes": ONE, "label": "1"}, 400, "one of the two"),
     ("strokes not an object", {"strokes": [[[1, 2]]], "label": "1"}, 400, '"strokes"'),

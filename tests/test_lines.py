@@ -75,7 +75,9 @@ def test_alternatives_read_one_digit_otherwise_on_the_reading_scale():
 
     first = digit(2, [0, 0, 0.9, 0, 0, 0, 0, 0, 0.1, 0])
     second = digit(6, [0, 0, 0, 0, 0, 0.3, 0.7, 0, 0, 0])
-    assert number.alternatives([first, second], 0.63) == [("25", 0.27), ("86", 0.07)]
+    assert number.alternatives([first, second], [], 0.63) == [("25", 0.27), ("86", 0.07)]
+    point = number.Sign(".", 1, (10, 12))
+    assert number.alternatives([first, second], [point], 0.63) == [("2.5", 0.27), ("8.6", 0.07)]
 
 
 def test_two_models_sure_of_different_digits_leave_the_number_models_reading():

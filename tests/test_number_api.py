@@ -16,7 +16,7 @@ from PIL import Image
 import contract
 from bench.hostile import costly_numbers
 from drawings import encoded, png_bytes
-from drawings.numbers import number_picture, numbers
+from drawings.numbers import number_picture, numbers, signed_numbers
 
 NUMBER, PREDICT = "/api/number", "/api/predict"
 COUNT = 30
@@ -183,6 +183,34 @@ def test_a_number_sent_as_strokes_is_read_and_boxed_in_the_pads_units(server):
 def test_one_digit_sent_as_strokes_is_predicted(server, strokes, digit):
     answer = requests.post(server.url + PREDICT, json={"strokes": strokes, **PAD}, timeout=30)
     assert answer.status_code == 200 and answer.json()["digit"] == digit, answer.text
+
+
+DOT = [traced((220, 154), (221, 155))]  # a tap of the pen on the digits' feet, between them
+COMMA = [traced((220, 152), (212, 178))]  # a short tail reaching under their feet
+MINUS = [traced((70, 100), (125, 100))]  # flat, at mid-height, before the first digit (closer to a 1 it is a 4)
+
+
+@pytest.mark.parametrize("strokes, number", [(ONE + DOT + SEVEN, "1.7"), (ONE + COMMA + SEVEN, "1,7"),
+                                             (MINUS + ONE + SEVEN, "-17"), (MINUS + ONE + DOT + SEVEN, "-1.7")])
+def test_a_point_a_comma_and_a_minus_are_read_where_they_are_written(server, strokes, number):
+    answer = requests.post(server.url + NUMBER, json={"strokes": strokes, **PAD}, timeout=30).json()
+    assert answer["number"] == number, answer
+    assert [digit["digit"] for digit in answer["digits"]] == [1, 7]  # the digits alone
+    for digit, strokes in zip(answer["digits"], (ONE, SEVEN)):
+        assert iou(digit["box"], ink_box(strokes)) >= 0.5, (digit["box"], ink_box(strokes))
+    signs = [ink_box(sign) for sign in (MINUS, DOT, COMMA) if sign[0] in strokes]
+    boxes = [digit["box"] for digit in answer["digits"]]
+    assert not any(iou(box, sign) for box in boxes for sign in signs)  # no sign inside a digit's box
+    assert all(other["number"].replace("1", "").replace("7", "") == number.replace("1", "").replace("7", "")
+               for other in answer["alternatives"])  # each alternative keeps the signs in their places
+
+
+def test_a_sign_written_with_test_digits_in_a_picture_is_read(server, data):
+    """Numbers of test digits written apart with a point, a comma or a minus (drawings.numbers)."""
+    made = list(signed_numbers(data.test_images, data.test_labels, 12, seed=5))
+    read = [post(server, png, "raw bytes").json()["number"] for png, _ in made]
+    signs = [[(i, c) for i, c in enumerate(text) if not c.isdigit()] for text in read]
+    assert signs == [[(i, c) for i, c in enumerate(number) if not c.isdigit()] for _, number in made], read
 
 
 JSON = {"Content-Type": "application/json"}

@@ -4,9 +4,9 @@ FILE is a snapshot of the accepted corrections (`python -m serve.review export`:
 .npz, its arrays listed there). Each correction's 28x28 inputs are the ones the
 server computed from the drawing, so the model learns from exactly what it is
 served. A correction labelled with one digit, or "not a digit", is one example; a
-number is used where the server read it as as many digits as the label has, each
-input labelled with its digit in turn (read as fewer or more, which input is which
-digit is unknown, and it is left out).
+number is used where the server read it as as many digits as the label has (a
+point, a comma or a minus aside), each input labelled with its digit in turn (read
+as fewer or more, which input is which digit is unknown, and it is left out).
 
 A share of the corrections (HOLDOUT, picked by a hash of their id, so a correction
 stays on its side as the snapshot grows) is kept out of training: a second test
@@ -48,9 +48,10 @@ def examples(inputs: np.ndarray, label: str) -> list[tuple[np.ndarray, int]]:
     """The (input, class) pairs one correction gives: none if it cannot say which input is which digit."""
     if label == NOT_A_DIGIT:
         return [(field, contract.NOT_A_DIGIT) for field in inputs[:1]]
-    if len(inputs) != len(label):
+    digits = [int(character) for character in label if character.isdigit()]  # a point, a comma or a minus has no input
+    if len(inputs) != len(digits):
         return []
-    return [(field, int(digit)) for field, digit in zip(inputs, label)]
+    return list(zip(inputs, digits))
 
 
 def held_out(correction_id: str) -> bool:

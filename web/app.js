@@ -420,7 +420,8 @@ function showDigit(answer) {
     if (verdict === "not a digit") {
       showRefusal("That doesn't look like a digit.", "Draw one digit, 0–9.");
     } else {  // the number as Number mode reads it, if it finds more than one digit there
-      showRefusal(number?.length > 1 ? `That looks like ${number.length} digits: ${number}` : "That looks like several digits.",
+      const count = number?.replace(/\D/g, "").length;  // its digits: a point, a comma or a minus is none
+      showRefusal(count > 1 ? `That looks like ${count} digits: ${number}` : "That looks like several digits.",
                   "Digit mode reads one digit at a time.");
       switchButton.hidden = false;
     }
