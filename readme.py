@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 
 import contract
+from drawings.numbers import SIGNS
 
 ROOT = Path(__file__).resolve().parent
 README = ROOT / "README.md"
@@ -163,6 +164,11 @@ def numbers_table(numbers: dict) -> str:
         "Verdicts given to these numbers (`number`, `unsure` under 0.8 confidence, `not a number`): "
         + "; ".join(f"{spacing}: " + ", ".join(f"{verdict} {count}" for verdict, count in r["verdicts"].items())
                     for spacing, r in spacings.items() if "verdicts" in r) + ".",
+        "",
+        "Written apart with a sign (`drawings.numbers.signed_numbers`: a point between two digits on their feet, "
+        "a comma reaching under them, a minus before the first; 2 to 6 test digits), read the same way: "
+        + "; ".join(f"{SIGNS[sign]}: {share(counts)} right, its sign right in {counts['signs_right']:,}"
+                    for sign, counts in numbers["signs"].items()) + ".",
         "",
         "The page sends what is drawn as strokes (JSON) rather than as a PNG; both through `make serve` under wrk "
         "as above:",

@@ -3,7 +3,8 @@
   - reading: numbers of 2 to 6 MNIST *test* digits (drawings.numbers), written apart,
     close and touching, read in this process exactly as /api/number reads a picture
     (serve/number.py): whole numbers right by spacing and length, digits right, time
-    per number;
+    per number; and written apart with a decimal point, a comma or a minus: right
+    whole, and their signs right;
   - speed: the page's two ways of sending a drawing, its strokes as JSON or a PNG,
     under wrk against `python -m serve`: /api/predict with a 7 both ways at 1, 4 and
     16 connections, and /api/number's latency with a 4-digit number both ways.
@@ -27,7 +28,7 @@ import pen
 import mnist
 import readme
 from bench.bench import CANVAS, CONCURRENCY, RESULTS, VENVS, median_wrk, start, stop
-from drawings.numbers import SPACINGS, numbers
+from drawings.numbers import SIGNS, SPACINGS, numbers, signed_numbers
 from serve import number, preprocess, strokes
 from serve.model import OnnxModel
 
@@ -35,6 +36,7 @@ STROKES = Path(__file__).resolve().parent / "strokes.json"  # the 7 of CANVAS as
 PER_SPACING = 2000  # numbers read of each spacing, lengths 2 to 6 in turn: 400 of each; near 98% right,
 # a share of 2,000 is known to about ±0.6 points (95% of the time), of 500 only to ±1.2
 LENGTHS = (2, 3, 4, 5, 6)
+SIGNED = 600  # numbers written apart with a sign, a third each with a point, a comma and a minus
 BARS = {"apart": 0.985, "close": 0.98, "touching": 0.90}  # whole numbers read right
 STROKES_OVER_PNG_BAR = 3  # /api/predict throughput, strokes against the PNG of the same drawing
 NUMBER_P50_BAR_MS = 15  # /api/number at 1 connection
@@ -53,10 +55,7 @@ def reading(data: mnist.Mnist, per_spacing: int = PER_SPACING) -> dict:
     are right in place among numbers read at their true length; a reading of the
     wrong length gets none of its digits right.
     """
-    models = (OnnxModel(contract.ARTIFACTS / contract.NUMBERS.onnx_file, contract.NUMBERS),
-              OnnxModel(contract.ARTIFACTS / contract.DIGITS.onnx_file))
-    for model in models:  # the server warms them up before it answers too
-        model.predict(np.zeros((1, 28, 28), np.float32))
+    models = served_models()
     result = {"number_model": models[0].sha256[:12], "spacings": {}}
     for seed, spacing in enumerate(SPACINGS, start=21):
         by_length = {length: {"numbers": 0, "right": 0} for length in LENGTHS}
@@ -83,6 +82,35 @@ def reading(data: mnist.Mnist, per_spacing: int = PER_SPACING) -> dict:
         }
         print(f"   {spacing}: {result['spacings'][spacing]}", flush=True)
     return result
+
+
+def signed_reading(data: mnist.Mnist, count: int = SIGNED) -> dict:
+    """Numbers of test digits written apart with a point, a comma or a minus
+    (drawings.numbers.signed_numbers), read as `reading` reads them: whole numbers
+    right, and numbers whose signs alone are right (each where it was written)."""
+    models = served_models()
+    tally = {sign: {"numbers": 0, "right": 0, "signs_right": 0} for sign in SIGNS}
+    for png, truth in signed_numbers(data.test_images, data.test_labels, count, seed=24, lengths=LENGTHS):
+        read, _ = read_number(png, models)
+        counts = tally[next(character for character in truth if not character.isdigit())]
+        counts["numbers"] += 1
+        counts["right"] += read == truth
+        counts["signs_right"] += signs_of(read) == signs_of(truth)
+    print(f"   signs: {tally}", flush=True)
+    return tally
+
+
+def signs_of(number: str) -> list[tuple[int, str]]:
+    return [(place, character) for place, character in enumerate(number) if not character.isdigit()]
+
+
+def served_models() -> tuple[OnnxModel, OnnxModel]:
+    """The number and digit models as the server loads them, warmed up as it warms them."""
+    models = (OnnxModel(contract.ARTIFACTS / contract.NUMBERS.onnx_file, contract.NUMBERS),
+              OnnxModel(contract.ARTIFACTS / contract.DIGITS.onnx_file))
+    for model in models:
+        model.predict(np.zeros((1, 28, 28), np.float32))
+    return models
 
 
 def read_number(png: bytes, models: tuple[OnnxModel, OnnxModel]) -> tuple[str, str]:
@@ -201,6 +229,7 @@ def measure(data: mnist.Mnist, port: int = PORT) -> dict:
     result = {"load_average": round(os.getloadavg()[0], 2)}
     print("== numbers: reading", flush=True)
     result["reading"] = reading(data)
+    result["signs"] = signed_reading(data)
     print("== numbers: strokes and pictures over HTTP", flush=True)
     result["speed"] = speed(data, port)
     return result
