@@ -12,10 +12,10 @@
   drawn, and each mark of two or three touching digits whole, one call -> each digit
   the one the models together find likeliest, and its box in the picture's pixels;
   the signs written in their places -> the next likeliest readings: one digit read
-  otherwise -> the verdict: "not a
-  number" if the digit model, its two readings of each mark averaged, finds most
-  marks standing alone are not digits (letters, doodles), "unsure" if the
-  reading's confidence is under contract.UNSURE_BELOW, else "number".
+  otherwise -> the verdict: "not a number" if the digit model, its two readings of
+  each mark averaged, finds most marks standing alone are not digits (letters,
+  doodles), "unsure" if the reading's confidence is under contract.UNSURE_BELOW,
+  else "number".
 
 The number model reads touching and crossing digits, which no cut at blank columns
 can part. The digit model, trained on all of MNIST and more, reads a lone digit
@@ -247,8 +247,8 @@ def punctuation(ink: np.ndarray, number: lines.Line, spans: list[tuple[int, int]
     their feet, inked through as a pen's dot is (a scan's speck is faint; a broken
     digit's piece is a stroke, not a blot, or floats above the feet); one reaching
     well under the feet is a comma. A minus is a short flat stroke at mid-height
-    before the first digit. A mark that is none of these stays part of its
-    neighbour's digit, as before.
+    before the first digit. A mark that is none of these stays in its neighbouring
+    digit's box.
     """
     inked = (number.ink > lines.INKED).any(axis=0)
     edges = np.flatnonzero(np.diff(np.r_[False, inked, False].astype(np.int8)))
