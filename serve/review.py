@@ -15,7 +15,7 @@ entry per accepted correction, oldest first, in these arrays:
 
     ids          str (N,)          the correction's id
     created      float64 (N,)      when it was sent, in seconds since 1970 (UTC)
-    labels       str (N,)          what the person said it is: digits, or "not a digit"
+    labels       str (N,)          what the person said it is: a digit or a number as written, or "not a digit"
     predictions  str (N,)          what the served models read in it
     models       str (N,)          the id of the model that read it
     offsets      int64 (N + 1,)    correction i's inputs are inputs[offsets[i]:offsets[i + 1]]
