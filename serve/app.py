@@ -63,7 +63,8 @@ STATUS_OF = {preprocess.UnsupportedImage: 415, preprocess.ImageTooLarge: 413, pr
              number.TooManyMarks: 422, number.NoDigits: 422}
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
-LABEL = re.compile(r"-?[0-9]+(?:[.,][0-9]+)*|not a digit")  # what a correction may say was drawn (number.MAX_DIGITS digits at most)
+# What a correction may say was drawn: a number as written (number.MAX_DIGITS digits at most), or no digit.
+LABEL = re.compile(r"-?[0-9]+(?:[.,][0-9]+)*|not a digit")
 CLIENT_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
 CORRECTION_ID = re.compile(r"[0-9a-f]{32}")
 MAX_CLAIM = 64  # characters of what the page says the model read, and which model
