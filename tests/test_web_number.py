@@ -12,8 +12,8 @@ from playwright.sync_api import expect
 
 from drawings import png_bytes
 from drawings.numbers import number_picture
-from tests.webpage import (DIGITS, SHARE, browser, mouse_stroke, number_strokes, page, screenshots,  # noqa: F401 (fixtures)
-                          shown, touch_stroke, write_number)
+from tests.webpage import (DIGITS, SHARE, browser, mouse_stroke, page, screenshots, shown,  # noqa: F401 (fixtures)
+                          touch_stroke, with_a_point, write_number)
 
 NUMBERS = ["2026", "1984"]
 UPLOAD_SIDE = 1024  # px: the page sends an upload's longer side at most this long
@@ -152,12 +152,7 @@ def test_a_price_is_read_with_its_point_and_corrected_with_one(page, screenshots
     """"1.5": a 1, a tap of the pen on its foot a little to the right, then a 5 with room
     left for the point; a correction may be a number with a point too."""
     number_mode(page)
-    one, five = number_strokes(page, "15")
-    feet = max(y for stroke in one for _, y in stroke)
-    height = feet - min(y for stroke in one for _, y in stroke)
-    five = [[(x + 0.3 * height, y) for x, y in stroke] for stroke in five]  # room for the point
-    point = (max(x for stroke in one for x, _ in stroke) + min(x for stroke in five for x, _ in stroke)) / 2
-    for stroke in one + [[(point, feet - 4), (point + 1, feet - 4)]] + five:
+    for stroke in with_a_point(page, "15"):
         mouse_stroke(page, stroke)
     expect(page.locator("#reading")).to_have_text("1.5")
     expect(page.locator("#message")).to_have_text("It's 1.5.")

@@ -13,8 +13,8 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
 from tests.test_web import CONTRAST
-from tests.webpage import (DIGITS, SHARE, browser, draw, mouse_stroke, number_strokes, page, placed,  # noqa: F401 (fixtures)
-                          screenshots, write_number)
+from tests.webpage import (DIGITS, SHARE, browser, draw, mouse_stroke, page, placed, screenshots,  # noqa: F401 (fixtures)
+                          with_a_point, write_number)
 
 
 def star():
@@ -87,14 +87,10 @@ def write_42(page) -> int:
 
 def test_a_number_with_a_point_counts_its_digits(page):
     """4.2 on the digit pad: two digits, whatever the point adds to the number's text."""
-    four, two = number_strokes(page, "42")
-    feet = max(y for stroke in four for _, y in stroke)
-    height = feet - min(y for stroke in four for _, y in stroke)
-    two = [[(x + 0.3 * height, y) for x, y in stroke] for stroke in two]  # room for the point
-    point = (max(x for stroke in four for x, _ in stroke) + min(x for stroke in two for x, _ in stroke)) / 2
-    with page.expect_response(lambda response: "/api/predict" in response.url and len(
-            response.request.post_data_json["strokes"]) == len(four) + 1 + len(two)) as response:
-        for stroke in four + [[(point, feet - 3), (point + 1, feet - 3)]] + two:
+    strokes = with_a_point(page, "42")
+    with page.expect_response(lambda response: "/api/predict" in response.url
+                              and len(response.request.post_data_json["strokes"]) == len(strokes)) as response:
+        for stroke in strokes:
             mouse_stroke(page, stroke)
     assert response.value.json().get("number") == "4.2", response.value.json()
     expect(page.get_by_role("status")).to_have_text("That looks like 2 digits: 4.2")

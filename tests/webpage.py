@@ -103,6 +103,17 @@ def number_strokes(page, text, height=0.7):
     return digits
 
 
+def with_a_point(page, digits):
+    """Strokes of two `digits` as number_strokes writes them, the second moved right to
+    leave room for a point, and the point between them: a tap of the pen at their feet."""
+    first, second = number_strokes(page, digits)
+    feet = max(y for stroke in first for _, y in stroke)
+    height = feet - min(y for stroke in first for _, y in stroke)
+    second = [[(x + 0.3 * height, y) for x, y in stroke] for stroke in second]
+    point = (max(x for stroke in first for x, _ in stroke) + min(x for stroke in second for x, _ in stroke)) / 2
+    return first + [[(point, feet - 4), (point + 1, feet - 4)]] + second
+
+
 def mouse_stroke(page, points):
     page.mouse.move(*points[0])
     page.mouse.down()
