@@ -118,8 +118,8 @@ def read(ink: np.ndarray, pixel: float, number_model: OnnxModel, digit_model: On
         raise preprocess.EmptyDrawing("The drawing is empty: no ink was found.")
     number = lines.line(ink)
     inked = (number.ink > lines.INKED).any(axis=0)  # the line's columns with ink
-    marks = np.diff(np.r_[False, inked].astype(np.int8)).clip(0).sum()
-    if marks > MAX_DIGITS or number.ink.shape[1] > MAX_DIGITS * lines.MAX_WIDTH:  # each mark is a digit at least
+    # Each mark is a digit at least (or a sign), and no digit is wider than MAX_WIDTH.
+    if len(marks(inked)) > MAX_DIGITS or number.ink.shape[1] > MAX_DIGITS * lines.MAX_WIDTH:
         raise TooManyMarks(TOO_MANY)
     frames = number_model.predict(lines.framed(number.ink)[None])[0]
     found = lines.spikes(frames)
@@ -191,14 +191,20 @@ def span_box(ink: np.ndarray, span: tuple[int, int]) -> lines.Box:
     return start + int(cols[0]), int(rows[0]), int(cols[-1] - cols[0] + 1), int(rows[-1] - rows[0] + 1)
 
 
+def marks(inked: np.ndarray) -> list[tuple[int, int]]:
+    """The line's marks, ink between blank columns, as runs of columns [start, stop);
+    `inked` says which of the line's columns hold ink."""
+    edges = np.flatnonzero(np.diff(np.r_[False, inked, False].astype(np.int8))).tolist()
+    return list(zip(edges[::2], edges[1::2]))
+
+
 def joined_marks(inked: np.ndarray, boxes: list[lines.Box]) -> list[lines.Box]:
     """The boxes of the marks (ink between blank columns) in which two or three digits
     are read (as many as the digit model has seen written together; a longer mark
     squeezed into its field looks like no digit at all to it): all their digits' boxes
     together. `inked` says which of the line's columns hold ink."""
-    edges = np.flatnonzero(np.diff(np.r_[False, inked, False].astype(np.int8)))  # where marks start and stop
     joined = []
-    for start, stop in zip(edges[::2], edges[1::2]):
+    for start, stop in marks(inked):
         inside = [(x, y, x + w, y + h) for x, y, w, h in boxes if start <= x + w / 2 < stop]
         if 1 < len(inside) <= SEVERAL_DIGITS:
             left, top = min(box[0] for box in inside), min(box[1] for box in inside)
@@ -250,9 +256,7 @@ def punctuation(ink: np.ndarray, number: lines.Line, spans: list[tuple[int, int]
     before the first digit. A mark that is none of these stays in its neighbouring
     digit's box.
     """
-    inked = (number.ink > lines.INKED).any(axis=0)
-    edges = np.flatnonzero(np.diff(np.r_[False, inked, False].astype(np.int8)))
-    runs = list(zip(edges[::2].tolist(), edges[1::2].tolist()))
+    runs = marks((number.ink > lines.INKED).any(axis=0))
     read = {min(range(len(runs)), key=lambda i: max(runs[i][0] - centre, centre - runs[i][1] + 1, 0))
             for centre in centres}  # the mark each digit is read in: the one at its frame, or the nearest (a thin 1)
     unread = [run for i, run in enumerate(runs) if i not in read]
@@ -263,8 +267,7 @@ def punctuation(ink: np.ndarray, number: lines.Line, spans: list[tuple[int, int]
         place = sum(centre < start for centre in centres)
         if any(sign.place == place for sign in signs):  # one sign between two digits, one before the first
             continue
-        rows = np.flatnonzero((number.ink[:, start:stop] > lines.INKED).any(axis=1))
-        top, height, width = int(rows[0]), int(rows[-1] - rows[0] + 1), stop - start
+        _, top, width, height = span_box(number.ink, (start, stop))
         left, up, wide, tall = ink_box(number, (start, top, width, height))
         drawn = ink[math.floor(up):math.ceil(up + tall), math.floor(left):math.ceil(left + wide)]  # as drawn, finer
         dark = drawn.size > 0 and drawn.max() >= POINT_INK
