@@ -28,7 +28,7 @@ import pen
 import mnist
 import readme
 from bench.bench import CANVAS, CONCURRENCY, RESULTS, VENVS, median_wrk, start, stop
-from drawings.numbers import SIGNS, SPACINGS, numbers, signed_numbers
+from drawings.numbers import SIGNS, SPACINGS, numbers, signed_numbers, signs_of
 from serve import number, preprocess, strokes
 from serve.model import OnnxModel
 
@@ -98,10 +98,6 @@ def signed_reading(data: mnist.Mnist, count: int = SIGNED) -> dict:
         counts["signs_right"] += signs_of(read) == signs_of(truth)
     print(f"   signs: {tally}", flush=True)
     return tally
-
-
-def signs_of(number: str) -> list[tuple[int, str]]:
-    return [(place, character) for place, character in enumerate(number) if not character.isdigit()]
 
 
 def served_models() -> tuple[OnnxModel, OnnxModel]:

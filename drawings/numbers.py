@@ -142,6 +142,11 @@ def signed_numbers(images: np.ndarray, labels: np.ndarray, count: int, seed: int
         yield png_bytes(in_style(signed, STYLES[i % len(STYLES)])), digits[:place] + sign + digits[place:]
 
 
+def signs_of(number: str) -> list[tuple[int, str]]:
+    """A number's signs as written, each with its place in the text."""
+    return [(place, character) for place, character in enumerate(number) if not character.isdigit()]
+
+
 def with_sign(ink: np.ndarray, boxes: list[tuple[int, int, int, int]], sign: str,
               rng: np.random.Generator) -> tuple[np.ndarray, int]:
     """A number's `ink` with `sign` written in as people write one, and how many digits

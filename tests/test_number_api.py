@@ -16,7 +16,7 @@ from PIL import Image
 import contract
 from bench.hostile import costly_numbers
 from drawings import encoded, png_bytes
-from drawings.numbers import number_picture, numbers, signed_numbers
+from drawings.numbers import number_picture, numbers, signed_numbers, signs_of
 
 NUMBER, PREDICT = "/api/number", "/api/predict"
 COUNT = 30
@@ -209,8 +209,7 @@ def test_a_sign_written_with_test_digits_in_a_picture_is_read(server, data):
     """Numbers of test digits written apart with a point, a comma or a minus (drawings.numbers)."""
     made = list(signed_numbers(data.test_images, data.test_labels, 12, seed=5))
     read = [post(server, png, "raw bytes").json()["number"] for png, _ in made]
-    signs = [[(i, c) for i, c in enumerate(text) if not c.isdigit()] for text in read]
-    assert signs == [[(i, c) for i, c in enumerate(number) if not c.isdigit()] for _, number in made], read
+    assert [signs_of(text) for text in read] == [signs_of(number) for _, number in made], read
 
 
 JSON = {"Content-Type": "application/json"}
