@@ -118,8 +118,9 @@ def read(ink: np.ndarray, pixel: float, number_model: OnnxModel, digit_model: On
         raise preprocess.EmptyDrawing("The drawing is empty: no ink was found.")
     number = lines.line(ink)
     inked = (number.ink > lines.INKED).any(axis=0)  # the line's columns with ink
+    runs = marks(inked)
     # Each mark is a digit at least (or a sign), and no digit is wider than MAX_WIDTH.
-    if len(marks(inked)) > MAX_DIGITS or number.ink.shape[1] > MAX_DIGITS * lines.MAX_WIDTH:
+    if len(runs) > MAX_DIGITS or number.ink.shape[1] > MAX_DIGITS * lines.MAX_WIDTH:
         raise TooManyMarks(TOO_MANY)
     frames = number_model.predict(lines.framed(number.ink)[None])[0]
     found = lines.spikes(frames)
@@ -130,7 +131,7 @@ def read(ink: np.ndarray, pixel: float, number_model: OnnxModel, digit_model: On
     surest = [frame for _, frame in found]
     peaks = frames[surest]
     spans = digit_spans(number.ink, surest)
-    signs = punctuation(ink, number, spans, [lines.frame_centre(frame) for frame in surest])
+    signs = punctuation(ink, number, runs, spans, [lines.frame_centre(frame) for frame in surest])
     number = number._replace(ink=blanked(number.ink, [sign.columns for sign in signs]))  # the digits' ink alone
     inked = (number.ink > lines.INKED).any(axis=0)
     chosen = [span_box(number.ink, span) for span in spans]
@@ -244,9 +245,11 @@ def alternatives(digits: list[Digit], signs: list[Sign], confidence: float) -> l
     return sorted(swaps, key=lambda swap: -swap[1])[:ALTERNATIVES]
 
 
-def punctuation(ink: np.ndarray, number: lines.Line, spans: list[tuple[int, int]], centres: list[float]) -> list[Sign]:
-    """The signs among a number's marks: the marks (ink between blank columns) in which
-    the number model reads no digit, told by their size and place beside the digits.
+def punctuation(ink: np.ndarray, number: lines.Line, runs: list[tuple[int, int]], spans: list[tuple[int, int]],
+                centres: list[float]) -> list[Sign]:
+    """The signs among a number's marks (`runs`: ink between blank columns, as `marks`
+    gives them): the marks in which the number model reads no digit, told by their
+    size and place beside the digits.
 
     The number model learned digits alone and reads such a mark as blank, so "4.99"
     would be "499". A point is a small round blot between two digits that sits on
@@ -256,7 +259,6 @@ def punctuation(ink: np.ndarray, number: lines.Line, spans: list[tuple[int, int]
     before the first digit. A mark that is none of these stays in its neighbouring
     digit's box.
     """
-    runs = marks((number.ink > lines.INKED).any(axis=0))
     read = {min(range(len(runs)), key=lambda i: max(runs[i][0] - centre, centre - runs[i][1] + 1, 0))
             for centre in centres}  # the mark each digit is read in: the one at its frame, or the nearest (a thin 1)
     unread = [run for i, run in enumerate(runs) if i not in read]
