@@ -82,7 +82,8 @@ def bench_table(results: dict) -> str:
         f"read right with MNIST-style preprocessing, {drawn['whole_canvas_resized']:.2%} with the whole canvas "
         f"resized to 28×28 (grey levels and polarity handled the same way); the same digits as MNIST gives them: "
         f"{drawn['mnist_test_images_as_they_are']:.2%}; the same digits photographed on unevenly lit paper: "
-        f"{drawn['photos_on_paper']:.2%}. (All 10,000 drawn through the HTTP API: tests/test_drawn_accuracy.py.)",
+        + ", ".join(f"{share:.2%} on {paper} paper" for paper, share in drawn["photos_on_paper"].items())
+        + ". (All 10,000 drawn through the HTTP API: tests/test_drawn_accuracy.py.)",
         f"- Soak, {soak['clients']} clients for {soak['seconds']:.0f} s, drawings, uploads, data URLs and bad inputs "
         f"mixed: {soak['requests']:,} requests, {soak['server_errors']} server errors, "
         f"{soak['wrong_digit']} wrong answers, {soak['wrong_status']} unexpected statuses, "
@@ -169,6 +170,11 @@ def numbers_table(numbers: dict) -> str:
         "a comma reaching under them, a minus before the first; 2 to 6 test digits), read the same way: "
         + "; ".join(f"{SIGNS[sign]}: {share(counts)} right, its sign right in {counts['signs_right']:,}"
                     for sign, counts in numbers["signs"].items()) + ".",
+        "",
+        "Photographed (`drawings.photographed`: a phone photo, the paper lit unevenly, a grey pen, noise, JPEG; "
+        "2 to 6 test digits, apart, close and touching in turn), read the same way: "
+        + "; ".join(f"on {paper} paper {share(counts)} right" for paper, counts in numbers["photographed"].items())
+        + ". The lines of ruled and squared paper are taken out before the ink is read (`serve/preprocess.py`).",
         "",
         "The page sends what is drawn as strokes (JSON) rather than as a PNG; both through `make serve` under wrk "
         "as above:",

@@ -3,8 +3,8 @@
   - reading: numbers of 2 to 6 MNIST *test* digits (drawings.numbers), written apart,
     close and touching, read in this process exactly as /api/number reads a picture
     (serve/number.py): whole numbers right by spacing and length, digits right, time
-    per number; and written apart with a decimal point, a comma or a minus: right
-    whole, and their signs right;
+    per number; written apart with a decimal point, a comma or a minus: right
+    whole, and their signs right; and photographed on plain, ruled and squared paper;
   - speed: the page's two ways of sending a drawing, its strokes as JSON or a PNG,
     under wrk against `python -m serve`: /api/predict with a 7 both ways at 1, 4 and
     16 connections, and /api/number's latency with a 4-digit number both ways.
@@ -28,7 +28,8 @@ import pen
 import mnist
 import readme
 from bench.bench import CANVAS, CONCURRENCY, RESULTS, VENVS, median_wrk, start, stop
-from drawings.numbers import SIGNS, SPACINGS, numbers, signed_numbers, signs_of
+from drawings import PAPERS, photographed
+from drawings.numbers import SIGNS, SPACINGS, numbers, signed_numbers, signs_of, written_number
 from serve import number, preprocess, strokes
 from serve.model import OnnxModel
 
@@ -37,6 +38,7 @@ PER_SPACING = 2000  # numbers read of each spacing, lengths 2 to 6 in turn: 400 
 # a share of 2,000 is known to about ±0.6 points (95% of the time), of 500 only to ±1.2
 LENGTHS = (2, 3, 4, 5, 6)
 SIGNED = 600  # numbers written apart with a sign, a third each with a point, a comma and a minus
+PHOTOGRAPHED = 300  # numbers photographed on each paper, the spacings taken in turn
 BARS = {"apart": 0.985, "close": 0.98, "touching": 0.90}  # whole numbers read right
 STROKES_OVER_PNG_BAR = 3  # /api/predict throughput, strokes against the PNG of the same drawing
 NUMBER_P50_BAR_MS = 15  # /api/number at 1 connection
@@ -97,6 +99,24 @@ def signed_reading(data: mnist.Mnist, count: int = SIGNED) -> dict:
         counts["right"] += read == truth
         counts["signs_right"] += signs_of(read) == signs_of(truth)
     print(f"   signs: {tally}", flush=True)
+    return tally
+
+
+def photographed_reading(data: mnist.Mnist, count: int = PHOTOGRAPHED) -> dict:
+    """Numbers of 2 to 6 test digits, written apart, close and touching in turn, as phone
+    photos (drawings.photographed) on each of PAPERS, read as `reading` reads them:
+    how many are right whole."""
+    models = served_models()
+    tally = {}
+    for paper in PAPERS:
+        rng, right = np.random.default_rng(25), 0
+        for i in range(count):
+            picks = rng.integers(0, len(data.test_images), LENGTHS[i % len(LENGTHS)])
+            ink, _, _ = written_number(list(data.test_images[picks]), rng, SPACINGS[i % len(SPACINGS)])
+            read, _ = read_number(photographed(ink, rng, paper), models)
+            right += read == "".join(map(str, data.test_labels[picks]))
+        tally[paper] = {"numbers": count, "right": right}
+    print(f"   photographed: {tally}", flush=True)
     return tally
 
 
@@ -226,6 +246,7 @@ def measure(data: mnist.Mnist, port: int = PORT) -> dict:
     print("== numbers: reading", flush=True)
     result["reading"] = reading(data)
     result["signs"] = signed_reading(data)
+    result["photographed"] = photographed_reading(data)
     print("== numbers: strokes and pictures over HTTP", flush=True)
     result["speed"] = speed(data, port)
     return result

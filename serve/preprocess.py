@@ -7,8 +7,9 @@ drawing or a photo looks nothing like that, and squashing the whole picture to
 28x28 gets about a third of drawn digits right. So every input goes through:
 
   decode (cost checked from the header first; turned upright) -> grey levels,
-  transparency composited -> ink made bright on dark -> cleared below Otsu's threshold ->
-  crop to the ink -> longer side to 20 px -> centre of mass to the centre of 28x28.
+  transparency composited -> ink made bright on dark -> ruled or squared paper's lines
+  taken out, and what is below Otsu's threshold -> crop to the ink -> longer side to
+  20 px -> centre of mass to the centre of 28x28.
 
 Strokes (serve/strokes.py) are drawn as clean ink and join at the crop. The last two
 steps are pen.field, which the synthetic drawings share.
@@ -32,6 +33,14 @@ MAX_JPEG_SCANS = 32  # encoders write 1 (baseline) to about 12 (progressive); ea
 WORK_SIDE = 256  # px: pictures are reduced to this before the ink is looked for
 MIN_CONTRAST = 0.15  # ink this close to the paper is no ink at all
 FLAT_PAPER = 0.02  # paper this even all round its border needs no lighting correction
+RULING_SLOPES = np.tan(np.radians(np.arange(-5, 5.1, 0.25)))  # a page turned up to 5 degrees in a photo
+RULING_SPAN = 0.6  # of its length within the picture a ruling is inked over at least; strokes cross it
+RULING_SHORTEST = 0.1  # of the picture's width: a ruling that only clips a corner is still one
+RULING_WIDTH = 0.06  # of the picture's width a ruling's band is at most, blurred by the lens and a JPEG
+RULING_EDGE = 2  # px either side of a ruling's band that its antialiasing and a JPEG's blur still darken
+RULING_SAMPLE = 2000  # inked pixels enough to find the slope of a page's lines
+RULING_INK = 0.6  # a ruling is fainter than the pen, whose ink is 1
+RULING_ALONE = 0.2  # of its length a ruling runs with paper either side at least; a stroke's faint edge never does
 
 # open_image() enforces its own, lower limits right after reading the header;
 # Pillow's warning about large images would only repeat that in the logs.
@@ -224,13 +233,86 @@ def otsu_threshold(values: np.ndarray) -> float:
 
 
 def clear_ink(ink: np.ndarray) -> np.ndarray:
-    """The ink once paper grain below Otsu's level and a photo's specks are cleared:
-    what is left was drawn."""
+    """The ink once paper grain below Otsu's level, the printed lines of ruled or
+    squared paper, and a photo's specks are cleared: what is left was drawn."""
+    ink = without_rulings(ink, otsu_threshold(ink) / 4)
     floor = otsu_threshold(ink) / 2
     ink = np.clip((ink - floor) / (1 - floor), 0, 1)
     if min(ink.shape) >= 64:  # specks of a photo's noise; too coarse a filter for a small image
         ink = ink * without_specks(ink > 0)
     return ink
+
+
+def without_rulings(ink: np.ndarray, trace: float) -> np.ndarray:
+    """`ink` without the lines printed on ruled or squared paper: straight, within
+    5 degrees of level or upright, inked along most of their length across the
+    picture, thin, fainter than the pen, and with paper either side of them.
+
+    Left in, a photo's rulings are ink to every later step, and the digit becomes a
+    speck in a crop of the whole page. They are looked for among the pixels inked
+    over `trace`, which is low enough that a faint ruling is still a line. A pen's
+    stroke is not a ruling, however long and straight: it is as dark as the pen,
+    and its faint edge has the stroke beside it. Where a stroke crosses a ruling,
+    only the pixels nearer the ruling's level than the pen's go.
+    """
+    if not (border(ink) > trace).any():
+        return ink  # a ruling crosses the picture: a drawing clear of its edges has none
+    ink = ink.copy()
+    for view in (ink, ink.T):  # level lines, then upright ones (the transposed view writes to ink too)
+        ys, xs = np.nonzero(view > trace)
+        if len(xs) >= RULING_SPAN * view.shape[1]:
+            for on_it, level in level_rulings(view, ys, xs):
+                faint = on_it & (view[ys, xs] < (level + 1) / 2)  # nearer the ruling's level than the pen's
+                view[ys[faint], xs[faint]] = 0
+    return ink
+
+
+def level_rulings(view: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> list[tuple[np.ndarray, float]]:
+    """The rulings running across `view` through its inked pixels (ys, xs): for each,
+    which of those pixels lie on it or its blurred edges, and how dark it is.
+
+    A page's lines are parallel, so all are looked for at the one slope along which
+    a sample of the ink lines up best. Along it, the picture is a stack of rows, each
+    holding at most one pixel of each column; a ruling is a band of consecutive rows
+    inked over RULING_SPAN of their length within the picture.
+    """
+    height, width = view.shape
+    climb = int(np.ceil(width * np.abs(RULING_SLOPES).max()))
+    first = -climb - RULING_EDGE - 1  # the first row (its height at x = 0), with rows of paper above and below
+    rows_count = height + 2 * climb + 2 * RULING_EDGE + 2
+    sample = slice(None, None, max(1, len(xs) // RULING_SAMPLE))
+    sampled_rows = np.round(ys[sample] - xs[sample] * RULING_SLOPES[:, None]).astype(np.intp) - first
+    sampled_rows += np.arange(len(RULING_SLOPES))[:, None] * rows_count  # one bincount for all slopes
+    slope = RULING_SLOPES[np.bincount(sampled_rows.ravel()).argmax() // rows_count]
+    rows = np.round(ys - xs * slope).astype(np.intp) - first
+    values = view[ys, xs]
+    lengths = length_in_picture(np.arange(rows_count) + first, slope, height, width)
+    inked = (np.bincount(rows, minlength=rows_count) >= RULING_SPAN * lengths) & (lengths >= RULING_SHORTEST * width)
+    found = []
+    for band in np.split(np.flatnonzero(inked), np.flatnonzero(np.diff(np.flatnonzero(inked)) > 1) + 1):
+        if band.size == 0 or band.size > max(2, RULING_WIDTH * width):
+            continue  # no line, or a band as wide as a pen's stroke
+        in_band = (rows >= band[0]) & (rows <= band[-1])
+        darkest = np.zeros(width, dtype=view.dtype)  # across the band, column by column
+        np.maximum.at(darkest, xs[in_band], values[in_band])
+        beside = np.zeros(width, dtype=bool)
+        beside[xs[(rows == band[0] - RULING_EDGE - 1) | (rows == band[-1] + RULING_EDGE + 1)]] = True
+        alone = (darkest > 0) & (darkest < RULING_INK) & ~beside  # a faint line, paper either side
+        if alone.sum() >= RULING_ALONE * lengths[band].max():
+            on_it = (rows >= band[0] - RULING_EDGE) & (rows <= band[-1] + RULING_EDGE)
+            found.append((on_it, np.median(darkest[alone])))
+    return found
+
+
+def length_in_picture(starts: np.ndarray, slope: float, height: int, width: int) -> np.ndarray:
+    """How many columns of a `height` x `width` picture each line of `slope` crosses,
+    starting at the heights `starts` at x = 0."""
+    if slope == 0:
+        return np.where((starts >= 0) & (starts < height), width, 0)
+    bounds = (-0.5 - starts) / slope, (height - 0.5 - starts) / slope  # where it crosses the top and the bottom
+    enter, leave = bounds if slope > 0 else bounds[::-1]
+    first, last = np.ceil(np.maximum(enter, 0)), np.floor(np.minimum(leave, width - 1))
+    return np.maximum(last - first + 1, 0).astype(np.intp)
 
 
 def crop_to_ink(ink: np.ndarray) -> np.ndarray:

@@ -10,10 +10,11 @@ import concurrent.futures
 
 import numpy as np
 import onnxruntime
+import pytest
 import requests
 
 import contract
-from drawings import STYLES, as_photo, canvases
+from drawings import PAPERS, STYLES, as_photo, canvases
 from tests.conftest import ROOT
 from train.train import calibration_error
 
@@ -47,10 +48,12 @@ def test_drawn_test_set_scores_within_0_3_points_of_raw_accuracy_and_is_not_refu
     assert refused <= 0.005 and unsure <= 0.02 and error <= 0.01
 
 
-def test_photos_of_digits_on_paper_are_read(server, data):
-    """Uneven light, a grey pen on grey paper, noise and JPEG: uploaded as the page does."""
+@pytest.mark.parametrize("paper", PAPERS)
+def test_photos_of_digits_on_paper_are_read(server, data, paper):
+    """Uneven light, a grey pen on grey paper, noise and JPEG, and on ruled or squared
+    paper its printed lines: uploaded as the page does."""
     rng = np.random.default_rng(11)
-    photos = [as_photo(digit, rng) for digit in data.test_images[:500]]
+    photos = [as_photo(digit, rng, paper) for digit in data.test_images[:500]]
 
     def predict(photo):
         answer = requests.post(server.url + "/api/predict", files={"image": ("photo.jpg", photo, "image/jpeg")},
@@ -61,5 +64,5 @@ def test_photos_of_digits_on_paper_are_read(server, data):
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
         digits = np.array(list(pool.map(predict, photos)))
     accuracy = (digits == data.test_labels[:500]).mean()
-    print(f"photos: {accuracy:.4f}")
+    print(f"photos on {paper} paper: {accuracy:.4f}")
     assert accuracy >= 0.985

@@ -15,8 +15,8 @@ from PIL import Image
 
 import contract
 from bench.hostile import costly_numbers
-from drawings import encoded, png_bytes
-from drawings.numbers import number_picture, numbers, signed_numbers, signs_of
+from drawings import PAPERS, encoded, photographed, png_bytes
+from drawings.numbers import SPACINGS, number_picture, numbers, signed_numbers, signs_of, written_number
 
 NUMBER, PREDICT = "/api/number", "/api/predict"
 COUNT = 30
@@ -133,6 +133,20 @@ def assert_same_boxes(boxes, others, scale=1):
     """`others` are `boxes` of a picture `scale` times as large: the same ink, boxed alike."""
     for box, other in zip(boxes, others):
         assert iou(box, [v / scale for v in other]) >= 0.6, (box, other)
+
+
+@pytest.mark.parametrize("paper", PAPERS[1:])
+def test_a_number_photographed_on_ruled_or_squared_paper_is_read(server, data, paper):
+    """The paper's printed lines run through and under the digits; they are not ink."""
+    rng, count, right = np.random.default_rng(13), 2 * COUNT, 0
+    for i in range(count):
+        picks = rng.integers(0, len(data.test_images), 2 + i % 5)
+        ink, _, _ = written_number(list(data.test_images[picks]), rng, SPACINGS[i % len(SPACINGS)])
+        answer = post(server, photographed(ink, rng, paper), "raw bytes", "image/jpeg")
+        assert answer.status_code == 200, answer.text
+        right += answer.json()["number"] == "".join(map(str, data.test_labels[picks]))
+    print(f"{right} of {count} numbers photographed on {paper} paper read exactly")
+    assert right >= 0.9 * count
 
 
 @pytest.mark.parametrize("format, content_type", [("JPEG", "image/jpeg"), ("BMP", "image/bmp")])

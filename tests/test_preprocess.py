@@ -7,7 +7,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from bench.hostile import many_scans, rle_bmp
-from drawings import encoded, png_bytes
+from drawings import PAPERS, as_photo, encoded, ink_crop, png_bytes, scaled
 from serve import preprocess
 
 
@@ -97,6 +97,29 @@ def test_photo_with_uneven_light_and_noise_reads_like_a_clean_drawing():
     best_alignment = max(np.corrcoef(np.roll(got, (dy, dx), axis=(0, 1)).ravel(), expected.ravel())[0, 1]
                          for dy in (-1, 0, 1) for dx in (-1, 0, 1))  # centring may round the other way
     assert best_alignment > 0.9
+
+
+@pytest.mark.parametrize("paper", PAPERS[1:])
+def test_the_lines_of_ruled_and_squared_paper_are_not_ink(data, paper):
+    """The same digits photographed on plain paper and on ruled or squared paper (the
+    same place, size, light and pen) give the model the same input."""
+    def best_alignment(got, expected):
+        return max(np.corrcoef(np.roll(got, (dy, dx), axis=(0, 1)).ravel(), expected.ravel())[0, 1]
+                   for dy in (-1, 0, 1) for dx in (-1, 0, 1))
+
+    alignments = [best_alignment(preprocess.from_bytes(as_photo(digit, np.random.default_rng(i), paper)),
+                                 preprocess.from_bytes(as_photo(digit, np.random.default_rng(i))))
+                  for i, digit in enumerate(data.test_images[:40])]
+    assert np.mean(np.array(alignments) > 0.9) >= 0.9 and np.median(alignments) > 0.95, sorted(alignments)[:5]
+
+
+def test_a_digit_filling_its_picture_is_not_taken_for_rulings(data):
+    """Long straight strokes touching the picture's edges (a 7's bar, a 1, the foot of a
+    2), and the faint edges of strokes and curves, are the pen's, not the paper's."""
+    for digit in data.test_images[:300]:
+        filling = png_bytes(Image.fromarray(255 - scaled(ink_crop(digit), 8)))
+        ink = preprocess.ink_intensity(preprocess.grey_levels(preprocess.decode(filling)))
+        assert np.array_equal(preprocess.without_rulings(ink, preprocess.otsu_threshold(ink) / 4), ink)
 
 
 def test_mnist_digit_passes_through_nearly_unchanged(data):
