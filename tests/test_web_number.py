@@ -10,8 +10,8 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
-from drawings import png_bytes
-from drawings.numbers import number_picture
+from drawings import photographed, png_bytes
+from drawings.numbers import number_picture, written_number
 from tests.webpage import (DIGITS, SHARE, browser, mouse_stroke, page, screenshots, shown,  # noqa: F401 (fixtures)
                           touch_stroke, with_a_point, write_number)
 
@@ -202,6 +202,21 @@ def test_uploaded_number_is_boxed_where_the_page_shows_its_digits(page, data, tm
     expect(page.locator(".box")).to_have_count(3)
     page.keyboard.press("Control+z")  # takes the picture away
     expect(page.locator("#reading")).to_have_text("?")
+
+
+def test_a_phone_photo_of_a_number_on_squared_paper_is_read(page, data, tmp_path, screenshots):
+    """The squares' lines run through and around the digits; the page shows the digits
+    boxed on the photo and the number read. (With the lines left in as ink, this photo
+    is read as one digit, "9".)"""
+    rng = np.random.default_rng(10)
+    ink, _, _ = written_number(list(data.test_images[7:11]), rng, "close")
+    path = tmp_path / "number.jpg"
+    path.write_bytes(photographed(ink, rng, "squared"))
+    number_mode(page)
+    page.set_input_files("#upload", str(path))
+    expect(page.locator("#reading")).to_have_text("".join(str(label) for label in data.test_labels[7:11]))
+    expect(page.locator(".box")).to_have_count(4)
+    page.screenshot(path=screenshots / "number-squared-paper.png")
 
 
 def test_too_many_marks_are_refused_in_words(page):
