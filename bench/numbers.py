@@ -28,8 +28,8 @@ import pen
 import mnist
 import readme
 from bench.bench import CANVAS, CONCURRENCY, RESULTS, VENVS, median_wrk, start, stop
-from drawings import PAPERS, photographed
-from drawings.numbers import SIGNS, SPACINGS, numbers, signed_numbers, signs_of, written_number
+from drawings import PAPERS
+from drawings.numbers import SIGNS, SPACINGS, numbers, photographed_numbers, signed_numbers, signs_of
 from serve import number, preprocess, strokes
 from serve.model import OnnxModel
 
@@ -103,19 +103,14 @@ def signed_reading(data: mnist.Mnist, count: int = SIGNED) -> dict:
 
 
 def photographed_reading(data: mnist.Mnist, count: int = PHOTOGRAPHED) -> dict:
-    """Numbers of 2 to 6 test digits, written apart, close and touching in turn, as phone
-    photos (drawings.photographed) on each of PAPERS, read as `reading` reads them:
-    how many are right whole."""
+    """Numbers of test digits as phone photos on each of PAPERS
+    (drawings.numbers.photographed_numbers), read as `reading` reads them: how many
+    are right whole."""
     models = served_models()
     tally = {}
     for paper in PAPERS:
-        rng, right = np.random.default_rng(25), 0
-        for i in range(count):
-            picks = rng.integers(0, len(data.test_images), LENGTHS[i % len(LENGTHS)])
-            ink, _, _ = written_number(list(data.test_images[picks]), rng, SPACINGS[i % len(SPACINGS)])
-            read, _ = read_number(photographed(ink, rng, paper), models)
-            right += read == "".join(map(str, data.test_labels[picks]))
-        tally[paper] = {"numbers": count, "right": right}
+        photos = photographed_numbers(data.test_images, data.test_labels, count, seed=25, paper=paper, lengths=LENGTHS)
+        tally[paper] = {"numbers": count, "right": sum(read_number(jpeg, models)[0] == truth for jpeg, truth in photos)}
     print(f"   photographed: {tally}", flush=True)
     return tally
 

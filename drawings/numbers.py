@@ -30,7 +30,7 @@ import math
 import numpy as np
 from PIL import Image
 
-from drawings import STYLES, in_style, ink_crop, png_bytes, scaled
+from drawings import STYLES, in_style, ink_crop, photographed, png_bytes, scaled
 
 SPACINGS = ("apart", "close", "touching")
 SIGNS = {".": "a decimal point", ",": "a comma", "-": "a minus"}
@@ -140,6 +140,18 @@ def signed_numbers(images: np.ndarray, labels: np.ndarray, count: int, seed: int
         signed, place = with_sign(ink, boxes, sign, rng)
         digits = "".join(str(label) for label in labels[picks])
         yield png_bytes(in_style(signed, STYLES[i % len(STYLES)])), digits[:place] + sign + digits[place:]
+
+
+def photographed_numbers(images: np.ndarray, labels: np.ndarray, count: int, seed: int, paper: str,
+                         lengths=(2, 3, 4, 5, 6)):
+    """`count` numbers as phone photos on `paper` (drawings.photographed), as (JPEG bytes,
+    the number): lengths and SPACINGS taken in turn, the digits drawn at random from
+    `images`/`labels`."""
+    rng = np.random.default_rng(seed)
+    for i in range(count):
+        picks = rng.integers(0, len(images), lengths[i % len(lengths)])
+        ink, _, _ = written_number(list(images[picks]), rng, SPACINGS[i % len(SPACINGS)])
+        yield photographed(ink, rng, paper), "".join(str(label) for label in labels[picks])
 
 
 def signs_of(number: str) -> list[tuple[int, str]]:

@@ -15,8 +15,8 @@ from PIL import Image
 
 import contract
 from bench.hostile import costly_numbers
-from drawings import PAPERS, encoded, photographed, png_bytes
-from drawings.numbers import SPACINGS, number_picture, numbers, signed_numbers, signs_of, written_number
+from drawings import PAPERS, encoded, png_bytes
+from drawings.numbers import number_picture, numbers, photographed_numbers, signed_numbers, signs_of
 
 NUMBER, PREDICT = "/api/number", "/api/predict"
 COUNT = 30
@@ -138,15 +138,14 @@ def assert_same_boxes(boxes, others, scale=1):
 @pytest.mark.parametrize("paper", PAPERS[1:])
 def test_a_number_photographed_on_ruled_or_squared_paper_is_read(server, data, paper):
     """The paper's printed lines run through and under the digits; they are not ink."""
-    rng, count, right = np.random.default_rng(13), 2 * COUNT, 0
-    for i in range(count):
-        picks = rng.integers(0, len(data.test_images), 2 + i % 5)
-        ink, _, _ = written_number(list(data.test_images[picks]), rng, SPACINGS[i % len(SPACINGS)])
-        answer = post(server, photographed(ink, rng, paper), "raw bytes", "image/jpeg")
+    photos = list(photographed_numbers(data.test_images, data.test_labels, 2 * COUNT, seed=13, paper=paper))
+    right = 0
+    for jpeg, number in photos:
+        answer = post(server, jpeg, "raw bytes", "image/jpeg")
         assert answer.status_code == 200, answer.text
-        right += answer.json()["number"] == "".join(map(str, data.test_labels[picks]))
-    print(f"{right} of {count} numbers photographed on {paper} paper read exactly")
-    assert right >= 0.9 * count
+        right += answer.json()["number"] == number
+    print(f"{right} of {len(photos)} numbers photographed on {paper} paper read exactly")
+    assert right >= 0.9 * len(photos)
 
 
 @pytest.mark.parametrize("format, content_type", [("JPEG", "image/jpeg"), ("BMP", "image/bmp")])
