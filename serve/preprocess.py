@@ -235,8 +235,10 @@ def otsu_threshold(values: np.ndarray) -> float:
 def clear_ink(ink: np.ndarray) -> np.ndarray:
     """The ink once paper grain below Otsu's level, the printed lines of ruled or
     squared paper, and a photo's specks are cleared: what is left was drawn."""
-    ink = without_rulings(ink, otsu_threshold(ink) / 4)
-    floor = otsu_threshold(ink) / 2
+    threshold = otsu_threshold(ink)
+    cleared = without_rulings(ink, threshold / 4)
+    floor = (threshold if cleared is ink else otsu_threshold(cleared)) / 2  # again, if rulings were in it
+    ink = cleared
     ink = np.clip((ink - floor) / (1 - floor), 0, 1)
     if min(ink.shape) >= 64:  # specks of a photo's noise; too coarse a filter for a small image
         ink = ink * without_specks(ink > 0)
@@ -260,23 +262,26 @@ def without_rulings(ink: np.ndarray, trace: float) -> np.ndarray:
     ink = ink.copy()
     for view in (ink, ink.T):  # level lines, then upright ones (the transposed view writes to ink too)
         ys, xs = np.nonzero(view > trace)
+        values = view[ys, xs]
         if len(xs) >= RULING_SPAN * view.shape[1]:
-            for on_it, level in level_rulings(view, ys, xs):
-                faint = on_it & (view[ys, xs] < (level + 1) / 2)  # nearer the ruling's level than the pen's
+            for on_it, level in level_rulings(view.shape, ys, xs, values):
+                faint = on_it & (values < (level + 1) / 2)  # nearer the ruling's level than the pen's
                 view[ys[faint], xs[faint]] = 0
     return ink
 
 
-def level_rulings(view: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> list[tuple[np.ndarray, float]]:
-    """The rulings running across `view` through its inked pixels (ys, xs): for each,
-    which of those pixels lie on it or its blurred edges, and how dark it is.
+def level_rulings(shape: tuple[int, int], ys: np.ndarray, xs: np.ndarray,
+                  values: np.ndarray) -> list[tuple[np.ndarray, float]]:
+    """The rulings running across a picture of `shape` through its inked pixels (ys, xs)
+    of ink `values`: for each, which of those pixels lie on it or its blurred edges,
+    and how dark it is.
 
     A page's lines are parallel, so all are looked for at the one slope along which
     a sample of the ink lines up best. Along it, the picture is a stack of rows, each
     holding at most one pixel of each column; a ruling is a band of consecutive rows
     inked over RULING_SPAN of their length within the picture.
     """
-    height, width = view.shape
+    height, width = shape
     climb = int(np.ceil(width * np.abs(RULING_SLOPES).max()))
     first = -climb - RULING_EDGE - 1  # the first row (its height at x = 0), with rows of paper above and below
     rows_count = height + 2 * climb + 2 * RULING_EDGE + 2
@@ -285,7 +290,6 @@ def level_rulings(view: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> list[tupl
     sampled_rows += np.arange(len(RULING_SLOPES))[:, None] * rows_count  # one bincount for all slopes
     slope = RULING_SLOPES[np.bincount(sampled_rows.ravel()).argmax() // rows_count]
     rows = np.round(ys - xs * slope).astype(np.intp) - first
-    values = view[ys, xs]
     lengths = length_in_picture(np.arange(rows_count) + first, slope, height, width)
     inked = (np.bincount(rows, minlength=rows_count) >= RULING_SPAN * lengths) & (lengths >= RULING_SHORTEST * width)
     found = []
@@ -293,7 +297,7 @@ def level_rulings(view: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> list[tupl
         if band.size == 0 or band.size > max(2, RULING_WIDTH * width):
             continue  # no line, or a band as wide as a pen's stroke
         in_band = (rows >= band[0]) & (rows <= band[-1])
-        darkest = np.zeros(width, dtype=view.dtype)  # across the band, column by column
+        darkest = np.zeros(width, dtype=values.dtype)  # across the band, column by column
         np.maximum.at(darkest, xs[in_band], values[in_band])
         beside = np.zeros(width, dtype=bool)
         beside[xs[(rows == band[0] - RULING_EDGE - 1) | (rows == band[-1] + RULING_EDGE + 1)]] = True

@@ -21,6 +21,13 @@ def ink_box(field):
     return rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1
 
 
+def best_alignment(got, expected) -> float:
+    """How alike two model inputs are: their correlation, at the best shift of a pixel or
+    none (centring may round the other way)."""
+    return max(np.corrcoef(np.roll(got, (dy, dx), axis=(0, 1)).ravel(), expected.ravel())[0, 1]
+               for dy in (-1, 0, 1) for dx in (-1, 0, 1))
+
+
 def seven(size=400, ink=0, paper=255, mode="L", width=24, offset=(60, 40)):
     """A '7' drawn with thick lines somewhere on a canvas."""
     image = Image.new(mode, (size, size), paper)
@@ -94,19 +101,13 @@ def test_photo_with_uneven_light_and_noise_reads_like_a_clean_drawing():
     got, expected = preprocess.from_bytes(jpeg.getvalue()), preprocess.to_mnist(seven())
     assert np.abs(np.subtract(ink_box(got), ink_box(expected))).max() <= 1
     assert np.abs(np.subtract(mass_centre(got), (14, 14))).max() <= 1  # not pulled off by shaded paper
-    best_alignment = max(np.corrcoef(np.roll(got, (dy, dx), axis=(0, 1)).ravel(), expected.ravel())[0, 1]
-                         for dy in (-1, 0, 1) for dx in (-1, 0, 1))  # centring may round the other way
-    assert best_alignment > 0.9
+    assert best_alignment(got, expected) > 0.9
 
 
 @pytest.mark.parametrize("paper", PAPERS[1:])
 def test_the_lines_of_ruled_and_squared_paper_are_not_ink(data, paper):
     """The same digits photographed on plain paper and on ruled or squared paper (the
     same place, size, light and pen) give the model the same input."""
-    def best_alignment(got, expected):
-        return max(np.corrcoef(np.roll(got, (dy, dx), axis=(0, 1)).ravel(), expected.ravel())[0, 1]
-                   for dy in (-1, 0, 1) for dx in (-1, 0, 1))
-
     alignments = [best_alignment(preprocess.from_bytes(as_photo(digit, np.random.default_rng(i), paper)),
                                  preprocess.from_bytes(as_photo(digit, np.random.default_rng(i))))
                   for i, digit in enumerate(data.test_images[:40])]
