@@ -237,7 +237,7 @@ def clear_ink(ink: np.ndarray) -> np.ndarray:
     squared paper, and a photo's specks are cleared: what is left was drawn."""
     threshold = otsu_threshold(ink)
     cleared = without_rulings(ink, threshold / 4)
-    floor = (threshold if cleared is ink else otsu_threshold(cleared)) / 2  # again, if rulings were in it
+    floor = (threshold if cleared is ink else otsu_threshold(cleared)) / 2  # again, once rulings were looked for
     ink = cleared
     ink = np.clip((ink - floor) / (1 - floor), 0, 1)
     if min(ink.shape) >= 64:  # specks of a photo's noise; too coarse a filter for a small image
