@@ -55,26 +55,37 @@ def in_style(ink: np.ndarray, style: str) -> Image.Image:
 
 
 PAPERS = ("plain", "ruled", "squared")
+LIGHTS = ("room", "flash")
 
 
-def as_photo(digit: np.ndarray, rng: np.random.Generator, paper: str = "plain") -> bytes:
-    """`digit` as a phone photo of ink on `paper` (photographed())."""
-    return photographed(np.asarray(as_canvas(digit, rng, "white-on-black")), rng, paper)
+def as_photo(digit: np.ndarray, rng: np.random.Generator, paper: str = "plain", light: str = "room") -> bytes:
+    """`digit` as a phone photo of ink on `paper` in `light` (photographed())."""
+    return photographed(np.asarray(as_canvas(digit, rng, "white-on-black")), rng, paper, light)
 
 
-def photographed(ink: np.ndarray, rng: np.random.Generator, paper: str = "plain") -> bytes:
+def photographed(ink: np.ndarray, rng: np.random.Generator, paper: str = "plain", light: str = "room") -> bytes:
     """`ink` (uint8, white on black) as a phone photo of ink on paper, a JPEG: grey
-    paper lit unevenly across the frame, a dark but not black pen, sensor noise. On
-    "ruled" or "squared" paper, its printed lines cross the page (rulings())."""
+    paper lit unevenly (lit()), a dark but not black pen, sensor noise. On "ruled" or
+    "squared" paper, its printed lines cross the page (rulings())."""
     ink = ink.astype(np.float32) / 255
-    y, x = np.mgrid[0:ink.shape[0], 0:ink.shape[1]] / max(ink.shape)
-    light = 0.6 + 0.4 * (rng.uniform(0.3, 1) * x + rng.uniform(0, 0.5) * y) / 1.5
+    light = lit(ink.shape, rng, light)
     paper_luma, pen = rng.uniform(0.75, 0.95), rng.uniform(0.05, 0.3)
     if paper != "plain":
         paper_luma = paper_luma * (1 - rulings(ink, rng, paper))
     photo = (paper_luma - (paper_luma - pen) * ink) * light + rng.normal(0, 0.03, ink.shape)
     return encoded(Image.fromarray((np.clip(photo, 0, 1) * 255).astype(np.uint8)).convert("RGB"),
                    format="JPEG", quality=85)
+
+
+def lit(shape: tuple[int, int], rng: np.random.Generator, light: str) -> np.ndarray:
+    """How much light falls on each pixel of a page photographed in `light`, 1 at the
+    brightest: in a "room", it grows across the page from 60% in one corner; a phone's
+    "flash" lights the middle, and the corners get 30-60% less."""
+    y, x = np.mgrid[0:shape[0], 0:shape[1]] / max(shape)
+    if light == "room":
+        return 0.6 + 0.4 * (rng.uniform(0.3, 1) * x + rng.uniform(0, 0.5) * y) / 1.5
+    off_centre = (x - x.mean()) ** 2 + (y - y.mean()) ** 2
+    return 1 - rng.uniform(0.3, 0.6) * off_centre / off_centre.max()
 
 
 def rulings(ink: np.ndarray, rng: np.random.Generator, paper: str) -> np.ndarray:

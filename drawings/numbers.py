@@ -143,15 +143,15 @@ def signed_numbers(images: np.ndarray, labels: np.ndarray, count: int, seed: int
 
 
 def photographed_numbers(images: np.ndarray, labels: np.ndarray, count: int, seed: int, paper: str,
-                         lengths=(2, 3, 4, 5, 6)):
-    """`count` numbers as phone photos on `paper` (drawings.photographed), as (JPEG bytes,
-    the number): lengths and SPACINGS taken in turn, the digits drawn at random from
-    `images`/`labels`."""
+                         lengths=(2, 3, 4, 5, 6), light: str = "room"):
+    """`count` numbers as phone photos on `paper` in `light` (drawings.photographed), as
+    (JPEG bytes, the number): lengths and SPACINGS taken in turn, the digits drawn at
+    random from `images`/`labels`."""
     rng = np.random.default_rng(seed)
     for i in range(count):
         picks = rng.integers(0, len(images), lengths[i % len(lengths)])
         ink, _, _ = written_number(list(images[picks]), rng, SPACINGS[i % len(SPACINGS)])
-        yield photographed(ink, rng, paper), "".join(str(label) for label in labels[picks])
+        yield photographed(ink, rng, paper, light), "".join(str(label) for label in labels[picks])
 
 
 def signs_of(number: str) -> list[tuple[int, str]]:

@@ -154,14 +154,16 @@ def ink_intensity(luma: np.ndarray) -> np.ndarray:
     """Ink in [0, 1] on a background of 0, whichever way round the picture was.
 
     The paper is judged from the picture's border, which a single digit rarely
-    touches; the ink is whichever of darker or lighter departs from it more.
-    Dark ink on paper is measured against the paper's local brightness, as
-    light falls on both alike: a pen stroke in the shade is as black as one in
-    the sun. Light ink on a dark ground is measured as a difference.
+    touches; the ink is whichever of darker or lighter departs more from the paper
+    as the border shows it lit (border_light()). Dark ink on paper is measured
+    against the paper's local brightness, as light falls on both alike: a pen
+    stroke in the shade is as black as one in the sun. Light ink on a dark ground
+    is measured as a difference.
     """
     paper = float(np.median(border(luma)))
-    darker = np.clip(paper - luma - 0.1, 0, None).sum()
-    lighter = np.clip(luma - paper - 0.1, 0, None).sum()
+    departure = luma - border_light(luma)
+    darker = np.clip(-departure - 0.1, 0, None).sum()
+    lighter = np.clip(departure - 0.1, 0, None).sum()
     if darker > lighter:
         paper_luma = paper - lighting(paper - luma)
         ink = 1 - luma / np.maximum(paper_luma, 0.05)
@@ -177,6 +179,45 @@ def ink_intensity(luma: np.ndarray) -> np.ndarray:
 def border(values: np.ndarray) -> np.ndarray:
     """The outermost ring of pixels: paper, in a picture of a single digit."""
     return np.concatenate([values[0], values[-1], values[:, 0], values[:, -1]])
+
+
+def border_light(luma: np.ndarray) -> float | np.ndarray:
+    """The paper's brightness over the picture as its border shows it: the border's
+    median where it is even to within FLAT_PAPER, else a quadratic surface through
+    the border of a 64 px copy.
+
+    In a photo taken with a flash, the middle of the page is brighter than its
+    corners, and so than the border's median, by more than the pen is darker than
+    the paper; against that median, the lit paper would outweigh the digit and be
+    taken for light ink on a dark ground. The surface is fitted three
+    times, each time to the border pixels near the last fit (starting from the
+    median), so ink crossing the edge is left out. The border, not the whole
+    picture: in a photo cropped close, most of the picture can be ink. Where the
+    border strays from the surface by as much as ink's least contrast, ink runs along
+    much of it (a digit cut out to its edges), and its median is kept.
+    """
+    ring = border(luma)
+    if np.ptp(ring) < FLAT_PAPER:
+        return float(np.median(ring))
+    small = Image.fromarray(luma.astype(np.float32))
+    small.thumbnail((64, 64), Image.Resampling.BOX)
+    values, terms = border(np.asarray(small)), border(quadratic_terms(small.height, small.width))
+    coefficients = np.array([np.median(values), 0, 0, 0, 0, 0], dtype=np.float32)
+    for _ in range(3):
+        residuals = values - terms @ coefficients
+        kept = np.abs(residuals) < max(3 * spread(residuals), FLAT_PAPER)
+        if kept.sum() < 6:
+            break
+        coefficients = np.linalg.lstsq(terms[kept], values[kept], rcond=None)[0].astype(np.float32)
+    if spread((values - terms @ coefficients)[kept]) >= MIN_CONTRAST:
+        return float(np.median(ring))  # ink runs along much of the border: the surface would follow it
+    return quadratic_surface(coefficients, *luma.shape)
+
+
+def spread(values: np.ndarray) -> float:
+    """The standard deviation of `values`, estimated from their median absolute
+    deviation, which a minority of outliers (ink on paper) does not move."""
+    return float(1.4826 * np.median(np.abs(values - np.median(values))))
 
 
 def lighting(ink: np.ndarray) -> np.ndarray:
@@ -206,7 +247,7 @@ def lighting(ink: np.ndarray) -> np.ndarray:
         if paper.sum() < 6:
             break
         coefficients = np.linalg.lstsq(terms[paper], values.ravel()[paper], rcond=None)[0].astype(np.float32)
-    return quadratic_terms(*ink.shape) @ coefficients
+    return quadratic_surface(coefficients, *ink.shape)
 
 
 def quadratic_terms(height: int, width: int) -> np.ndarray:
@@ -214,6 +255,15 @@ def quadratic_terms(height: int, width: int) -> np.ndarray:
     y, x = np.meshgrid(np.linspace(0, 1, height, dtype=np.float32),
                        np.linspace(0, 1, width, dtype=np.float32), indexing="ij")
     return np.stack([np.ones_like(x), x, y, x * x, x * y, y * y], axis=-1)
+
+
+def quadratic_surface(coefficients: np.ndarray, height: int, width: int) -> np.ndarray:
+    """quadratic_terms(height, width) @ coefficients, without making the six terms'
+    pictures: at 256 px, 0.06 ms instead of 1.6."""
+    y = np.linspace(0, 1, height, dtype=np.float32)[:, None]
+    x = np.linspace(0, 1, width, dtype=np.float32)
+    one, by_x, by_y, by_xx, by_xy, by_yy = coefficients
+    return (one + by_x * x + by_xx * x * x) + y * (by_y + by_xy * x + by_yy * y)
 
 
 def otsu_threshold(values: np.ndarray) -> float:

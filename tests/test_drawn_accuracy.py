@@ -14,7 +14,7 @@ import pytest
 import requests
 
 import contract
-from drawings import PAPERS, STYLES, as_photo, canvases
+from drawings import LIGHTS, PAPERS, STYLES, as_photo, canvases
 from tests.conftest import ROOT
 from train.train import calibration_error
 
@@ -48,12 +48,13 @@ def test_drawn_test_set_scores_within_0_3_points_of_raw_accuracy_and_is_not_refu
     assert refused <= 0.005 and unsure <= 0.02 and error <= 0.01
 
 
+@pytest.mark.parametrize("light", LIGHTS)
 @pytest.mark.parametrize("paper", PAPERS)
-def test_photos_of_digits_on_paper_are_read(server, data, paper):
-    """Uneven light, a grey pen on grey paper, noise and JPEG, and on ruled or squared
-    paper its printed lines: uploaded as the page does."""
+def test_photos_of_digits_on_paper_are_read(server, data, paper, light):
+    """Uneven light (a room's, or a flash's), a grey pen on grey paper, noise and JPEG,
+    and on ruled or squared paper its printed lines: uploaded as the page does."""
     rng = np.random.default_rng(11)
-    photos = [as_photo(digit, rng, paper) for digit in data.test_images[:500]]
+    photos = [as_photo(digit, rng, paper, light) for digit in data.test_images[:500]]
 
     def predict(photo):
         answer = requests.post(server.url + "/api/predict", files={"image": ("photo.jpg", photo, "image/jpeg")},
@@ -64,5 +65,5 @@ def test_photos_of_digits_on_paper_are_read(server, data, paper):
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
         digits = np.array(list(pool.map(predict, photos)))
     accuracy = (digits == data.test_labels[:500]).mean()
-    print(f"photos on {paper} paper: {accuracy:.4f}")
+    print(f"photos on {paper} paper in {light} light: {accuracy:.4f}")
     assert accuracy >= 0.985

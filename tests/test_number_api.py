@@ -15,7 +15,7 @@ from PIL import Image
 
 import contract
 from bench.hostile import costly_numbers
-from drawings import PAPERS, encoded, png_bytes
+from drawings import encoded, png_bytes
 from drawings.numbers import number_picture, numbers, photographed_numbers, signed_numbers, signs_of
 
 NUMBER, PREDICT = "/api/number", "/api/predict"
@@ -135,16 +135,18 @@ def assert_same_boxes(boxes, others, scale=1):
         assert iou(box, [v / scale for v in other]) >= 0.6, (box, other)
 
 
-@pytest.mark.parametrize("paper", PAPERS[1:])
-def test_a_number_photographed_on_ruled_or_squared_paper_is_read(server, data, paper):
-    """The paper's printed lines run through and under the digits; they are not ink."""
-    photos = list(photographed_numbers(data.test_images, data.test_labels, 2 * COUNT, seed=13, paper=paper))
+@pytest.mark.parametrize("paper, light", [("ruled", "room"), ("squared", "room"), ("plain", "flash")])
+def test_a_number_photographed_on_ruled_or_squared_paper_or_with_a_flash_is_read(server, data, paper, light):
+    """The paper's printed lines run through and under the digits, and a flash lights
+    the middle of the page brighter than its edges; neither is ink."""
+    photos = list(photographed_numbers(data.test_images, data.test_labels, 2 * COUNT, seed=13, paper=paper,
+                                       light=light))
     right = 0
     for jpeg, number in photos:
         answer = post(server, jpeg, "raw bytes", "image/jpeg")
         assert answer.status_code == 200, answer.text
         right += answer.json()["number"] == number
-    print(f"{right} of {len(photos)} numbers photographed on {paper} paper read exactly")
+    print(f"{right} of {len(photos)} numbers photographed on {paper} paper in {light} light read exactly")
     assert right >= 0.9 * len(photos)
 
 

@@ -104,6 +104,19 @@ def test_photo_with_uneven_light_and_noise_reads_like_a_clean_drawing():
     assert best_alignment(got, expected) > 0.9
 
 
+def test_a_flash_photo_is_dark_ink_on_light_paper():
+    """A phone's flash lights the middle of the page and leaves its corners half as
+    bright: the lit paper is brighter than the border by more than the pen is darker
+    than it, and must not be taken for light ink on a dark ground."""
+    rng = np.random.default_rng(0)
+    clean = np.asarray(seven(ink=40, paper=230), dtype=np.float32)
+    y, x = np.mgrid[0:400, 0:400] / 399 - 0.5
+    flash = 1 - (x * x + y * y)  # 1 in the middle, 0.5 in the corners
+    photo = np.clip(clean * flash + rng.normal(0, 8, clean.shape), 0, 255).astype(np.uint8)
+    got = preprocess.from_bytes(encoded(Image.fromarray(photo).convert("RGB"), format="JPEG", quality=85))
+    assert best_alignment(got, preprocess.to_mnist(seven())) > 0.9
+
+
 @pytest.mark.parametrize("paper", PAPERS[1:])
 def test_the_lines_of_ruled_and_squared_paper_are_not_ink(data, paper):
     """The same digits photographed on plain paper and on ruled or squared paper (the
