@@ -15,6 +15,7 @@ from drawings.numbers import SIGNS
 
 ROOT = Path(__file__).resolve().parent
 README = ROOT / "README.md"
+LIT = {"room": "in a room's light", "flash": "with a flash (the corners 30-60% darker)"}  # drawings.LIGHTS
 
 
 def model_table(metrics: dict, card: dict) -> str:
@@ -81,8 +82,9 @@ def bench_table(results: dict) -> str:
         f"- The first {drawn['images']:,} test digits drawn on canvases: {drawn['mnist_style_preprocessing']:.2%} "
         f"read right with MNIST-style preprocessing, {drawn['whole_canvas_resized']:.2%} with the whole canvas "
         f"resized to 28×28 (grey levels and polarity handled the same way); the same digits as MNIST gives them: "
-        f"{drawn['mnist_test_images_as_they_are']:.2%}; the same digits photographed on unevenly lit paper: "
-        + ", ".join(f"{share:.2%} on {paper} paper" for paper, share in drawn["photos_on_paper"].items())
+        f"{drawn['mnist_test_images_as_they_are']:.2%}; the same digits photographed on unevenly lit paper, "
+        + "; ".join(f"{LIT[light]}: " + ", ".join(f"{share:.2%} on {paper} paper" for paper, share in by_paper.items())
+                    for light, by_paper in drawn["photos"].items())
         + ". (All 10,000 drawn through the HTTP API: tests/test_drawn_accuracy.py.)",
         f"- Soak, {soak['clients']} clients for {soak['seconds']:.0f} s, drawings, uploads, data URLs and bad inputs "
         f"mixed: {soak['requests']:,} requests, {soak['server_errors']} server errors, "
@@ -173,8 +175,10 @@ def numbers_table(numbers: dict) -> str:
         "",
         "Photographed (`drawings.photographed`: a phone photo, the paper lit unevenly, a grey pen, noise, JPEG; "
         "2 to 6 test digits, apart, close and touching in turn), read the same way: "
-        + "; ".join(f"on {paper} paper {share(counts)} right" for paper, counts in numbers["photographed"].items())
-        + ". The lines of ruled and squared paper are taken out before the ink is read (`serve/preprocess.py`).",
+        + "; ".join(f"{LIT[light]}, " + ", ".join(f"on {paper} paper {share(counts)} right" for paper, counts in by_paper.items())
+                    for light, by_paper in numbers["photographed"].items())
+        + ". The lines of ruled and squared paper are taken out before the ink is read, and a flash's bright "
+        "middle is not taken for ink (`serve/preprocess.py`).",
         "",
         "The page sends what is drawn as strokes (JSON) rather than as a PNG; both through `make serve` under wrk "
         "as above:",

@@ -4,7 +4,7 @@ Everything is measured in one run on this machine, on loopback, so the ratios ho
 even where the absolute figures move with the machine's load:
   - the model alone in onnxruntime: batch 1 and batch 256;
   - drawn test digits read with MNIST-style preprocessing vs the whole canvas resized,
-    and photographed on paper;
+    and photographed on paper, in a room's light and with a flash;
   - numbers of several test digits read, and drawings sent as strokes against PNGs
     (bench/numbers.py);
   - each stack as it is run: latency and throughput of /api/predict with bench/canvas.png
@@ -19,6 +19,7 @@ even where the absolute figures move with the machine's load:
 Writes bench/results.json and the README's benchmark table (readme.py).
 """
 
+import itertools
 import json
 import os
 import platform
@@ -41,7 +42,7 @@ import readme
 from bench import slow_clients
 from bench.hostile import bad_inputs, costly_numbers
 from bench.soak import mixed_requests, read_right, resident_kib, soak, worker_pids
-from drawings import PAPERS, as_photo, canvases, png_bytes
+from drawings import LIGHTS, PAPERS, as_photo, canvases, png_bytes
 from serve import preprocess
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -91,7 +92,8 @@ def model_speed(onnx_path: Path) -> dict:
 def drawn_accuracy(data: mnist.Mnist, onnx_path: Path, count: int = 2000) -> dict:
     """Drawn test digits read after MNIST-style preprocessing vs the whole canvas resized,
     and the same digits photographed on unevenly lit paper (drawings.as_photo): plain,
-    ruled and squared. A photo the service would refuse counts as read wrong.
+    ruled and squared, in a room's light and with a flash. A photo the service would
+    refuse counts as read wrong.
 
     The resized baseline is given the same grey levels and polarity handling, so the
     difference is the cropping, scaling to 20 px and centring by mass alone.
@@ -104,10 +106,10 @@ def drawn_accuracy(data: mnist.Mnist, onnx_path: Path, count: int = 2000) -> dic
         ink = preprocess.ink_intensity(preprocess.grey_levels(image))
         resized.append(np.asarray(Image.fromarray(ink).resize((28, 28), Image.Resampling.LANCZOS)))
     labels = data.test_labels[:count]
-    photos = {}
-    for paper in PAPERS:
+    photos = {light: {} for light in LIGHTS}
+    for light, paper in itertools.product(LIGHTS, PAPERS):
         rng = np.random.default_rng(11)
-        photos[paper] = [read_or_blank(as_photo(digit, rng, paper)) for digit in data.test_images[:count]]
+        photos[light][paper] = [read_or_blank(as_photo(digit, rng, paper, light)) for digit in data.test_images[:count]]
 
     def accuracy(fields):
         images = np.stack(fields)[..., None].astype(np.float32)
@@ -115,7 +117,8 @@ def drawn_accuracy(data: mnist.Mnist, onnx_path: Path, count: int = 2000) -> dic
 
     return {"images": count, "mnist_test_images_as_they_are": accuracy(list(data.test_images[:count] / 255)),
             "mnist_style_preprocessing": accuracy(ours), "whole_canvas_resized": accuracy(resized),
-            "photos_on_paper": {paper: accuracy(fields) for paper, fields in photos.items()}}
+            "photos": {light: {paper: accuracy(fields) for paper, fields in by_paper.items()}
+                       for light, by_paper in photos.items()}}
 
 
 def read_or_blank(picture: bytes) -> np.ndarray:

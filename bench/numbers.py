@@ -4,7 +4,8 @@
     close and touching, read in this process exactly as /api/number reads a picture
     (serve/number.py): whole numbers right by spacing and length, digits right, time
     per number; written apart with a decimal point, a comma or a minus: right
-    whole, and their signs right; and photographed on plain, ruled and squared paper;
+    whole, and their signs right; and photographed on plain, ruled and squared paper,
+    in a room's light and with a flash;
   - speed: the page's two ways of sending a drawing, its strokes as JSON or a PNG,
     under wrk against `python -m serve`: /api/predict with a 7 both ways at 1, 4 and
     16 connections, and /api/number's latency with a 4-digit number both ways.
@@ -13,6 +14,7 @@
 into bench/results.json under "numbers" and rewrites the README.
 """
 
+import itertools
 import json
 import os
 import tempfile
@@ -28,7 +30,7 @@ import pen
 import mnist
 import readme
 from bench.bench import CANVAS, CONCURRENCY, RESULTS, VENVS, median_wrk, start, stop
-from drawings import PAPERS
+from drawings import LIGHTS, PAPERS
 from drawings.numbers import SIGNS, SPACINGS, numbers, photographed_numbers, signed_numbers, signs_of
 from serve import number, preprocess, strokes
 from serve.model import OnnxModel
@@ -103,14 +105,16 @@ def signed_reading(data: mnist.Mnist, count: int = SIGNED) -> dict:
 
 
 def photographed_reading(data: mnist.Mnist, count: int = PHOTOGRAPHED) -> dict:
-    """Numbers of test digits as phone photos on each of PAPERS
+    """Numbers of test digits as phone photos on each of PAPERS in each of LIGHTS
     (drawings.numbers.photographed_numbers), read as `reading` reads them: how many
     are right whole."""
     models = served_models()
-    tally = {}
-    for paper in PAPERS:
-        photos = photographed_numbers(data.test_images, data.test_labels, count, seed=25, paper=paper, lengths=LENGTHS)
-        tally[paper] = {"numbers": count, "right": sum(read_number(jpeg, models)[0] == truth for jpeg, truth in photos)}
+    tally = {light: {} for light in LIGHTS}
+    for light, paper in itertools.product(LIGHTS, PAPERS):
+        photos = photographed_numbers(data.test_images, data.test_labels, count, seed=25, paper=paper,
+                                      lengths=LENGTHS, light=light)
+        tally[light][paper] = {"numbers": count,
+                               "right": sum(read_number(jpeg, models)[0] == truth for jpeg, truth in photos)}
     print(f"   photographed: {tally}", flush=True)
     return tally
 
