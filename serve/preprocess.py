@@ -189,12 +189,12 @@ def border_light(luma: np.ndarray) -> float | np.ndarray:
     In a photo taken with a flash, the middle of the page is brighter than its
     corners, and so than the border's median, by more than the pen is darker than
     the paper; against that median, the lit paper would outweigh the digit and be
-    taken for light ink on a dark ground. The surface is fitted three
-    times, each time to the border pixels near the last fit (starting from the
-    median), so ink crossing the edge is left out. The border, not the whole
-    picture: in a photo cropped close, most of the picture can be ink. Where the
-    border strays from the surface by as much as ink's least contrast, ink runs along
-    much of it (a digit cut out to its edges), and its median is kept.
+    taken for light ink on a dark ground. The surface is fitted three times, each
+    time to the border pixels near the last fit (starting from the median), so ink
+    crossing the edge is left out. The border, not the whole picture: in a photo
+    cropped close, most of the picture can be ink. Where the border strays from the
+    surface by as much as ink's least contrast, ink runs along much of it (a digit
+    cut out to its edges), and its median is kept.
     """
     ring = border(luma)
     if np.ptp(ring) < FLAT_PAPER:
