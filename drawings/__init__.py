@@ -63,6 +63,17 @@ def as_photo(digit: np.ndarray, rng: np.random.Generator, paper: str = "plain", 
     return photographed(np.asarray(as_canvas(digit, rng, "white-on-black")), rng, paper, light)
 
 
+def on_a_page(digit: np.ndarray, rng: np.random.Generator, share: float, light: str = "room") -> bytes:
+    """`digit` written small somewhere on a whole page, photographed (photographed()):
+    a 2400 x 1800 px phone photo, the digit `share` of its height."""
+    crop = np.pad(ink_crop(digit), 1)
+    ink = scaled(crop, share * 1800 / (crop.shape[0] - 2))
+    page = np.zeros((1800, 2400), dtype=np.uint8)
+    top, left = rng.integers(0, 1800 - ink.shape[0]), rng.integers(0, 2400 - ink.shape[1])
+    page[top:top + ink.shape[0], left:left + ink.shape[1]] = ink
+    return photographed(page, rng, "plain", light)
+
+
 def photographed(ink: np.ndarray, rng: np.random.Generator, paper: str = "plain", light: str = "room") -> bytes:
     """`ink` (uint8, white on black) as a phone photo of ink on paper, a JPEG: grey
     paper lit unevenly (lit()), a dark but not black pen, sensor noise. On "ruled" or

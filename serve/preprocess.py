@@ -8,8 +8,9 @@ drawing or a photo looks nothing like that, and squashing the whole picture to
 
   decode (cost checked from the header first; turned upright) -> grey levels,
   transparency composited -> ink made bright on dark -> ruled or squared paper's lines
-  taken out, and what is below Otsu's threshold -> crop to the ink -> longer side to
-  20 px -> centre of mass to the centre of 28x28.
+  taken out, and what is below Otsu's threshold -> (ink small in a large picture: the
+  same again on the picture's own pixels around it) -> crop to the ink -> longer side
+  to 20 px -> centre of mass to the centre of 28x28.
 
 Strokes (serve/strokes.py) are drawn as clean ink and join at the crop. The last two
 steps are pen.field, which the synthetic drawings share.
@@ -31,6 +32,8 @@ MAX_PIXELS = 4_000_000  # decoded pixels, JPEGs counted after their reduced-scal
 RLE_BMP = (1, 2)  # Pillow decodes these in pure Python: 0.5 CPU-second for a busy 2 MiB file
 MAX_JPEG_SCANS = 32  # encoders write 1 (baseline) to about 12 (progressive); each scan walks every block again
 WORK_SIDE = 256  # px: pictures are reduced to this before the ink is looked for
+SMALL_INK = 48  # px at WORK_SIDE: ink this small is looked at again in the picture's own pixels (closer_look)
+DETAIL_SIDE = 1000  # px: a larger JPEG decodes at least this big, for closer_look; one under twice that whole, within MAX_PIXELS
 MIN_CONTRAST = 0.15  # ink this close to the paper is no ink at all
 FLAT_PAPER = 0.02  # paper this even all round its border needs no lighting correction
 RULING_SLOPES = np.tan(np.radians(np.arange(-5, 5.1, 0.25)))  # a page turned up to 5 degrees in a photo
@@ -70,8 +73,9 @@ def open_image(data: bytes) -> Image.Image:
     would take seconds or gigabytes to decode is refused here: one that inflates
     to a huge size (a decompression bomb), a JPEG with thousands of scans, a strip
     of millions of rows, a BMP only a slow decoder reads. A JPEG is set to decode at a reduced scale (libjpeg's
-    DCT scaling, 1/2 to 1/8) that still leaves WORK_SIDE px, so a phone photo
-    costs a fraction of its full decoding; its pixels are counted at that scale.
+    DCT scaling, 1/2 to 1/8) that still leaves DETAIL_SIDE px on its longer side,
+    so a phone photo costs a fraction of its full decoding; its pixels are counted
+    at that scale.
     """
     if not data:
         raise ImageError("The image is empty (0 bytes).")
@@ -92,7 +96,7 @@ def open_image(data: bytes) -> Image.Image:
     if image.format == "JPEG":
         if data.count(b"\xff\xda") > MAX_JPEG_SCANS:  # start-of-scan markers; never stuffed in coded data
             raise ImageTooLarge(f"The JPEG has more than {MAX_JPEG_SCANS} scans; save it again as an ordinary JPEG.")
-        image.draft("L", (WORK_SIDE, WORK_SIDE))
+        image.draft("L", (DETAIL_SIDE * width // max(width, height), DETAIL_SIDE * height // max(width, height)))
     if pixels(image) > MAX_PIXELS:
         raise ImageTooLarge(f"The image is {width}x{height} pixels; the limit is {MAX_PIXELS / 1e6:g} megapixels "
                             "(a JPEG may be larger). Shrink it to 2000 px a side.")
@@ -170,10 +174,21 @@ def ink_intensity(luma: np.ndarray) -> np.ndarray:
     else:
         ink = luma - paper - lighting(luma - paper)
     ink = np.clip(ink, 0, None)
-    contrast = float(np.percentile(ink, 99.9)) if ink.size >= 1000 else float(ink.max())
+    contrast = ink_level(ink)
     if contrast < MIN_CONTRAST:
         raise EmptyDrawing("The drawing is empty: no ink was found.")
     return np.clip(ink / contrast, 0, 1)
+
+
+def ink_level(ink: np.ndarray) -> float:
+    """How strong the pen's ink is: the most that two touching pixels both reach.
+
+    A speck of one pixel (sensor noise, a JPEG's ringing) does not set it; nor, unlike
+    a percentile, does the share of the picture the ink covers, which for a digit
+    written small on a whole page is under a thousandth.
+    """
+    pairs = [(ink[:, :-1], ink[:, 1:]), (ink[:-1], ink[1:]), (ink[:-1, :-1], ink[1:, 1:]), (ink[:-1, 1:], ink[1:, :-1])]
+    return max((float(np.minimum(one, other).max()) for one, other in pairs if one.size), default=float(ink.max()))
 
 
 def border(values: np.ndarray) -> np.ndarray:
@@ -392,7 +407,25 @@ def without_specks(mask: np.ndarray) -> np.ndarray:
 
 def to_mnist(image: Image.Image) -> np.ndarray:
     """float32 (28, 28) in [0, 1], white on black: what the model expects."""
-    return from_ink(clear_ink(ink_intensity(grey_levels(image))))
+    return from_ink(closer_look(image, clear_ink(ink_intensity(grey_levels(image)))))
+
+
+def closer_look(image: Image.Image, ink: np.ndarray) -> np.ndarray:
+    """`ink`, or, where it is small in a larger picture, the ink of the picture's own
+    pixels around it.
+
+    A digit written small on a whole page is a few px tall once the page is reduced
+    to WORK_SIDE: too coarse to read. Its box, widened by its own size on each side
+    so that paper surrounds it, is cut from the decoded picture and read again.
+    """
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    scale = max(image.size) / max(ink.shape)  # the decoded picture's px in one of ink's
+    if rows.size == 0 or max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 >= SMALL_INK or scale < 2:
+        return ink
+    size = max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1
+    left, top = (max(round((start - size) * scale), 0) for start in (cols[0], rows[0]))
+    right, bottom = (min(round((stop + 1 + size) * scale), most) for stop, most in zip((cols[-1], rows[-1]), image.size))
+    return clear_ink(ink_intensity(grey_levels(image.crop((left, top, right, bottom)))))
 
 
 def from_ink(ink: np.ndarray) -> np.ndarray:

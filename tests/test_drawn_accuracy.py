@@ -14,7 +14,7 @@ import pytest
 import requests
 
 import contract
-from drawings import LIGHTS, PAPERS, STYLES, as_photo, canvases
+from drawings import LIGHTS, PAPERS, STYLES, as_photo, canvases, on_a_page
 from tests.conftest import ROOT
 from train.train import calibration_error
 
@@ -67,3 +67,22 @@ def test_photos_of_digits_on_paper_are_read(server, data, paper, light):
     accuracy = (digits == data.test_labels[:500]).mean()
     print(f"photos on {paper} paper in {light} light: {accuracy:.4f}")
     assert accuracy >= 0.985
+
+
+def test_a_digit_written_small_on_a_photographed_page_is_read(server, data):
+    """A digit 6% of a 2400 x 1800 phone photo's height, somewhere on the page: a few
+    px tall once the photo is reduced, it is read again from the photo's own pixels."""
+    rng = np.random.default_rng(12)
+    photos = [on_a_page(digit, rng, 0.06) for digit in data.test_images[:100]]
+
+    def predict(photo):
+        answer = requests.post(server.url + "/api/predict", data=photo, headers={"Content-Type": "image/jpeg"},
+                               timeout=60)
+        assert answer.status_code == 200, answer.text
+        return answer.json()["digit"]
+
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        digits = np.array(list(pool.map(predict, photos)))
+    accuracy = (digits == data.test_labels[:100]).mean()
+    print(f"digits written small on a photographed page: {accuracy:.2f}")
+    assert accuracy >= 0.95

@@ -172,11 +172,12 @@ def test_costly_pictures_are_refused_from_their_header(picture, words):
 
 
 def test_a_big_jpeg_is_decoded_at_a_reduced_scale():
-    """A 12-megapixel phone photo is read at 1/8 scale: cheap, and still 504 px tall."""
+    """A 12-megapixel phone photo is read at 1/4 scale: cheap, and still 1000 px wide,
+    for a digit written small on it (closer_look)."""
     photo = encoded(seven(size=400).resize((4000, 3000)).convert("RGB"), format="JPEG")
     image = preprocess.open_image(photo)
-    assert preprocess.pixels(image) == 500 * 375 and image.mode == "L"
-    assert preprocess.load(image).size == (500, 375)
+    assert preprocess.pixels(image) == 1000 * 750 and image.mode == "L"
+    assert preprocess.load(image).size == (1000, 750)
 
 
 @pytest.mark.parametrize("orientation, stored_as", [
