@@ -420,9 +420,11 @@ def closer_look(image: Image.Image, ink: np.ndarray) -> np.ndarray:
     """
     rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
     scale = max(image.size) / max(ink.shape)  # the decoded picture's px in one of ink's
-    if rows.size == 0 or max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 >= SMALL_INK or scale < 2:
-        return ink
+    if rows.size == 0 or scale < 2:
+        return ink  # no ink, or under twice the detail to gain
     size = max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1
+    if size >= SMALL_INK:
+        return ink
     left, top = (max(round((start - size) * scale), 0) for start in (cols[0], rows[0]))
     right, bottom = (min(round((stop + 1 + size) * scale), most) for stop, most in zip((cols[-1], rows[-1]), image.size))
     return clear_ink(ink_intensity(grey_levels(image.crop((left, top, right, bottom)))))
