@@ -33,6 +33,7 @@ RLE_BMP = (1, 2)  # Pillow decodes these in pure Python: 0.5 CPU-second for a bu
 MAX_JPEG_SCANS = 32  # encoders write 1 (baseline) to about 12 (progressive); each scan walks every block again
 WORK_SIDE = 256  # px: pictures are reduced to this before the ink is looked for
 SMALL_INK = 48  # px at WORK_SIDE: ink this small is looked at again in the picture's own pixels (closer_look)
+STRONG_INK = 0.5  # of the ink's level: a pen's strokes reach it, a photo's paper noise does not
 DETAIL_SIDE = 1000  # px: a larger JPEG decodes at least this big, for closer_look; one under twice that whole, within MAX_PIXELS
 MIN_CONTRAST = 0.15  # ink this close to the paper is no ink at all
 FLAT_PAPER = 0.02  # paper this even all round its border needs no lighting correction
@@ -417,8 +418,12 @@ def closer_look(image: Image.Image, ink: np.ndarray) -> np.ndarray:
     A digit written small on a whole page is a few px tall once the page is reduced
     to WORK_SIDE: too coarse to read. Its box, widened by its own size on each side
     so that paper surrounds it, is cut from the decoded picture and read again.
+    The box is the strong ink's: such a digit is a few dozen of the page's tens of
+    thousands of pixels, too few for Otsu's threshold to set it apart, which then
+    splits the paper's own noise and leaves half the page as faint ink.
     """
-    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    strong = ink >= STRONG_INK
+    rows, cols = np.flatnonzero(strong.any(axis=1)), np.flatnonzero(strong.any(axis=0))
     scale = max(image.size) / max(ink.shape)  # the decoded picture's px in one of ink's
     if rows.size == 0 or scale < 2:
         return ink  # no ink, or under twice the detail to gain

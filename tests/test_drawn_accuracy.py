@@ -61,22 +61,23 @@ def test_photos_of_digits_on_paper_are_read(server, data, paper, light):
 
 
 def test_a_digit_written_small_on_a_photographed_page_is_read(server, data):
-    """A digit 6% of a 2400 x 1800 phone photo's height, somewhere on the page: a few
+    """A digit 3% of a 2400 x 1800 phone photo's height, somewhere on the page: a few
     px tall once the photo is reduced, it is read again from the photo's own pixels."""
     rng = np.random.default_rng(12)
-    photos = [on_a_page(digit, rng, 0.06) for digit in data.test_images[:100]]
+    photos = [on_a_page(digit, rng, 0.03) for digit in data.test_images[:100]]
     accuracy = (uploaded(server, photos) == data.test_labels[:100]).mean()
     print(f"digits written small on a photographed page: {accuracy:.2f}")
     assert accuracy >= 0.95
 
 
 def uploaded(server, photos: list[bytes]) -> np.ndarray:
-    """The digit read in each JPEG photo, uploaded as the page uploads a file, 8 at a time."""
+    """The digit read in each JPEG photo, uploaded as the page uploads a file, 8 at a time;
+    -1 where the service found no digit in it (a 422)."""
     def predict(photo):
         answer = requests.post(server.url + "/api/predict", files={"image": ("photo.jpg", photo, "image/jpeg")},
                                timeout=60)
-        assert answer.status_code == 200, answer.text
-        return answer.json()["digit"]
+        assert answer.status_code in (200, 422), answer.text
+        return answer.json()["digit"] if answer.status_code == 200 else -1
 
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
         return np.array(list(pool.map(predict, photos)))
