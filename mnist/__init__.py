@@ -115,5 +115,9 @@ def _download_with_keras() -> Mnist:
         raise MnistError(
             f"no MNIST data: pass --data DIR, set MNIST_DIR, or put the IDX files in {SHARED_DIR}"
         ) from None
-    (train_images, train_labels), (test_images, test_labels) = keras_mnist.load_data()
+    try:
+        (train_images, train_labels), (test_images, test_labels) = keras_mnist.load_data()
+    except Exception as error:  # keras raises a bare Exception when the download fails
+        raise MnistError(f"no MNIST data: downloading it failed ({str(error).splitlines()[0]}); "
+                         f"pass --data DIR, set MNIST_DIR, or put the IDX files in {SHARED_DIR}") from None
     return Mnist(train_images, train_labels, test_images, test_labels, "keras.datasets.mnist", {})

@@ -66,6 +66,21 @@ def test_missing_directory_is_an_error_not_a_fallback(tmp_path, monkeypatch):
         mnist.load()
 
 
+def test_a_failed_download_is_one_clear_error(monkeypatch):
+    """With no files anywhere, keras downloads MNIST; offline, that fails as keras
+    does (here without trying the network: a test never downloads)."""
+    from keras.datasets import mnist as keras_mnist
+
+    def offline():
+        raise Exception("URL fetch failure on https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz: "
+                        "None -- [Errno -2] Name or service not known")
+    monkeypatch.delenv("MNIST_DIR", raising=False)
+    monkeypatch.setattr(mnist, "SHARED_DIR", mnist.SHARED_DIR / "nowhere")
+    monkeypatch.setattr(keras_mnist, "load_data", offline)
+    with pytest.raises(mnist.MnistError, match=r"downloading it failed \(URL fetch failure .*; pass --data DIR"):
+        mnist.load()
+
+
 def test_wrong_header_is_refused():
     with pytest.raises(mnist.MnistError, match=r"not an IDX file of 10000 records"):
         mnist._parse_idx(b"\x00\x00\x08\x03" + b"\x00" * 12, "t10k-labels-idx1-ubyte", 0x801, 10_000)
