@@ -63,14 +63,15 @@ def as_photo(digit: np.ndarray, rng: np.random.Generator, paper: str = "plain", 
     return photographed(np.asarray(as_canvas(digit, rng, "white-on-black")), rng, paper, light)
 
 
-def on_a_page(digit: np.ndarray, rng: np.random.Generator, share: float, light: str = "room") -> bytes:
-    """`digit` written small somewhere on a whole page, photographed (photographed()):
-    a 2400 x 1800 px phone photo, the digit `share` of its height."""
-    crop = np.pad(ink_crop(digit), 1)
-    ink = scaled(crop, share * 1800 / (crop.shape[0] - 2))
+def on_a_page(ink: np.ndarray, rng: np.random.Generator, share: float, light: str = "room") -> bytes:
+    """`ink` (uint8, white on black: a digit, a number) written small somewhere on a
+    whole page, photographed (photographed()): a 2400 x 1800 px phone photo, the ink
+    `share` of its height."""
+    crop = np.pad(ink_crop(ink), 1)
+    small = scaled(crop, share * 1800 / (crop.shape[0] - 2))
     page = np.zeros((1800, 2400), dtype=np.uint8)
-    top, left = rng.integers(0, 1800 - ink.shape[0]), rng.integers(0, 2400 - ink.shape[1])
-    page[top:top + ink.shape[0], left:left + ink.shape[1]] = ink
+    top, left = rng.integers(0, 1800 - small.shape[0]), rng.integers(0, 2400 - small.shape[1])
+    page[top:top + small.shape[0], left:left + small.shape[1]] = small
     return photographed(page, rng, "plain", light)
 
 

@@ -119,6 +119,8 @@ def read(ink: np.ndarray, pixel: float, number_model: OnnxModel, digit_model: On
     number = lines.line(ink)
     inked = (number.ink > lines.INKED).any(axis=0)  # the line's columns with ink
     runs = marks(inked)
+    if not runs:  # ink spread thin over much of the picture (a photo's specks) fades as the line is scaled
+        raise NoDigits("No digits can be read in the drawing.")
     # Each mark is a digit at least (or a sign), and no digit is wider than MAX_WIDTH.
     if len(runs) > MAX_DIGITS or number.ink.shape[1] > MAX_DIGITS * lines.MAX_WIDTH:
         raise TooManyMarks(TOO_MANY)
