@@ -1,6 +1,7 @@
 """Read a written number: its digits left to right, each with its box and 28x28 input.
 
-  the drawing's ink (a picture's, found as for one digit, or the strokes') ->
+  the drawing's ink (a picture's, found as for one digit, again from the picture's
+  own pixels where the number is small in it; or the strokes') ->
   lines.py: the line, LINE px tall -> the number model on it, one call: every FRAME
   px, which digit is there or none -> the likeliest output of each frame, repeats
   merged and blanks dropped (CTC's greedy reading): the digits, each where the model
@@ -46,6 +47,7 @@ from serve.model import OnnxModel
 
 MAX_DIGITS = 20
 WORK_SIDE = 768  # px: a picture's longer side once reduced; a number's digits are a fraction of it
+SMALL_LINE = 2 * lines.LINE  # px at WORK_SIDE: a number less tall is read again in the picture's own pixels
 OVERSAMPLED = 4  # strokes are drawn with their ink this many times lines.LINE tall
 ALTERNATIVES = 3  # readings offered besides the best
 SEVERAL_DIGITS = 3  # the most digits written together that the digit model was trained to call several
@@ -83,6 +85,14 @@ class Sign(NamedTuple):
     columns: tuple[int, int]  # the line's columns it takes, [start, stop)
 
 
+class Place(NamedTuple):
+    """Where a drawing's ink lies in the picture sent (or on the pad): the size of one
+    of its pixels, and where its top-left corner is."""
+    pixel: float
+    left: float = 0
+    top: float = 0
+
+
 class Number(NamedTuple):
     verdict: str  # "number"; "unsure" if its confidence is under contract.UNSURE_BELOW; or "not a number"
     text: str
@@ -91,13 +101,27 @@ class Number(NamedTuple):
     alternatives: list[tuple[str, float]]  # the next likeliest readings and their confidence, best first
 
 
-def picture_ink(image) -> tuple[np.ndarray, float]:
-    """A decoded picture's ink, and the size of its pixels in the picture as sent."""
+def picture_ink(image) -> tuple[np.ndarray, Place]:
+    """A decoded picture's ink, and where it lies in the picture as sent.
+
+    A number written small on a whole page is a few px tall once the page is reduced
+    to WORK_SIDE, and its line (LINE px) would be made by enlarging it. Where it is
+    under SMALL_LINE px tall in a picture at least twice as large, its box, widened by
+    its height on each side, is cut from the decoded picture and read again (as
+    preprocess.closer_look does for one digit).
+    """
+    region = (0, 0, *image.size)
     ink = preprocess.clear_ink(preprocess.ink_intensity(preprocess.grey_levels(image, WORK_SIDE)))
-    return ink, max(image.info.get("sent_size", image.size)) / max(ink.shape[::-1])
+    box, scale = preprocess.strong_box(ink), max(image.size) / max(ink.shape)
+    if box is not None and scale >= 2 and box[3] < SMALL_LINE:
+        region = preprocess.widened(box, box[3], scale, image.size)
+        ink = preprocess.clear_ink(preprocess.ink_intensity(preprocess.grey_levels(image.crop(region), WORK_SIDE)))
+    left, top, right, bottom = region
+    sent = max(image.info.get("sent_size", image.size)) / max(image.size)  # a JPEG's px as sent, in decoded ones
+    return ink, Place(sent * max(right - left, bottom - top) / max(ink.shape), sent * left, sent * top)
 
 
-def strokes_ink(drawn: pen.Strokes) -> tuple[np.ndarray, float]:
+def strokes_ink(drawn: pen.Strokes) -> tuple[np.ndarray, Place]:
     """Strokes drawn as ink, and the size of its pixels in the pad's units.
 
     The line is read LINE px tall, so the strokes are drawn just big enough for
@@ -109,11 +133,11 @@ def strokes_ink(drawn: pen.Strokes) -> tuple[np.ndarray, float]:
     ys = np.concatenate([xy[:, 1] for xy in drawn.paths])
     tall = min(ys.max() + drawn.brush / 2, drawn.height) - max(ys.min() - drawn.brush / 2, 0)
     ink = pen.draw(drawn, min(WORK_SIDE, longer * OVERSAMPLED * lines.LINE / max(tall, drawn.brush)))
-    return ink, longer / max(ink.shape)
+    return ink, Place(longer / max(ink.shape))
 
 
-def read(ink: np.ndarray, pixel: float, number_model: OnnxModel, digit_model: OnnxModel) -> Number:
-    """The number written in `ink`, whose pixels are `pixel` units of the picture sent."""
+def read(ink: np.ndarray, place: Place, number_model: OnnxModel, digit_model: OnnxModel) -> Number:
+    """The number written in `ink`, which lies at `place` in the picture sent."""
     if not (ink > lines.INKED).any():
         raise preprocess.EmptyDrawing("The drawing is empty: no ink was found.")
     number = lines.line(ink)
@@ -148,7 +172,7 @@ def read(ink: np.ndarray, pixel: float, number_model: OnnxModel, digit_model: On
     both = agreed(peaks[:, :contract.BLANK], alone,
                   from_line[:, :contract.NOT_A_DIGIT] * from_ink[:, :contract.NOT_A_DIGIT])
     a_digit = 1 - peaks[:, contract.BLANK]
-    digits = [Digit(int(p.argmax()), float(whole * p.max()), p, picture_box(number, box, pixel), field)
+    digits = [Digit(int(p.argmax()), float(whole * p.max()), p, picture_box(number, box, place), field)
               for p, whole, box, field in zip(both, a_digit, chosen, fields)]
     confidence = float(np.prod([digit.confidence for digit in digits])
                        * np.prod(1 - whole_marks[:, contract.NOT_A_DIGIT]))
@@ -337,6 +361,7 @@ def ink_box(number: lines.Line, box: lines.Box) -> tuple[float, float, float, fl
     return number.left + x / number.scale, number.top + y / number.scale, w / number.scale, h / number.scale
 
 
-def picture_box(number: lines.Line, box: lines.Box, pixel: float) -> list[float]:
+def picture_box(number: lines.Line, box: lines.Box, place: Place) -> list[float]:
     """A box on the line, in the pixels (or units) of the picture sent."""
-    return [round(pixel * value, 1) for value in ink_box(number, box)]
+    x, y, w, h = (place.pixel * value for value in ink_box(number, box))
+    return [round(value, 1) for value in (place.left + x, place.top + y, w, h)]

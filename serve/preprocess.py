@@ -418,21 +418,35 @@ def closer_look(image: Image.Image, ink: np.ndarray) -> np.ndarray:
     A digit written small on a whole page is a few px tall once the page is reduced
     to WORK_SIDE: too coarse to read. Its box, widened by its own size on each side
     so that paper surrounds it, is cut from the decoded picture and read again.
-    The box is the strong ink's: such a digit is a few dozen of the page's tens of
-    thousands of pixels, too few for Otsu's threshold to set it apart, which then
-    splits the paper's own noise and leaves half the page as faint ink.
+    """
+    box = strong_box(ink)
+    scale = max(image.size) / max(ink.shape)  # the decoded picture's px in one of ink's
+    if box is None or scale < 2 or max(box[2:]) >= SMALL_INK:
+        return ink  # no ink, under twice the detail to gain, or ink large enough
+    return clear_ink(ink_intensity(grey_levels(image.crop(widened(box, max(box[2:]), scale, image.size)))))
+
+
+def strong_box(ink: np.ndarray) -> tuple[int, int, int, int] | None:
+    """The box (x, y, w, h) of the ink at STRONG_INK or more, None if there is none.
+
+    Not all the ink's: a digit written small on a page is a few dozen of the page's
+    tens of thousands of pixels, too few for Otsu's threshold to set it apart, which
+    then splits the paper's own noise and leaves specks all over the page as faint ink.
     """
     strong = ink >= STRONG_INK
     rows, cols = np.flatnonzero(strong.any(axis=1)), np.flatnonzero(strong.any(axis=0))
-    scale = max(image.size) / max(ink.shape)  # the decoded picture's px in one of ink's
-    if rows.size == 0 or scale < 2:
-        return ink  # no ink, or under twice the detail to gain
-    size = max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1
-    if size >= SMALL_INK:
-        return ink
-    left, top = (max(round((start - size) * scale), 0) for start in (cols[0], rows[0]))
-    right, bottom = (min(round((stop + 1 + size) * scale), most) for stop, most in zip((cols[-1], rows[-1]), image.size))
-    return clear_ink(ink_intensity(grey_levels(image.crop((left, top, right, bottom)))))
+    if rows.size == 0:
+        return None
+    return int(cols[0]), int(rows[0]), int(cols[-1] - cols[0] + 1), int(rows[-1] - rows[0] + 1)
+
+
+def widened(box: tuple[int, int, int, int], by: int, scale: float, size: tuple[int, int]) -> tuple[int, int, int, int]:
+    """`box` (x, y, w, h) widened by `by` on each side, in the pixels of a picture
+    `scale` times as large and `size` (width, height), within it: for Image.crop."""
+    x, y, w, h = box
+    left, top = (max(round((start - by) * scale), 0) for start in (x, y))
+    right, bottom = (min(round((start + length + by) * scale), most) for start, length, most in zip((x, y), (w, h), size))
+    return left, top, right, bottom
 
 
 def from_ink(ink: np.ndarray) -> np.ndarray:

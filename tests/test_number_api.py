@@ -16,7 +16,8 @@ from PIL import Image
 import contract
 from bench.hostile import costly_numbers
 from drawings import encoded, on_a_page, png_bytes
-from drawings.numbers import number_picture, numbers, photographed_numbers, signed_numbers, signs_of, written_number
+from drawings.numbers import (SPACINGS, number_picture, numbers, photographed_numbers, signed_numbers, signs_of,
+                              written_number)
 
 NUMBER, PREDICT = "/api/number", "/api/predict"
 COUNT = 30
@@ -177,6 +178,33 @@ def test_boxes_are_in_the_pixels_of_the_picture_sent(server, written):
     answer = post(server, png_bytes(large), "raw bytes").json()
     assert answer["number"] == number
     assert_same_boxes([d["box"] for d in png_answer["digits"]], [d["box"] for d in answer["digits"]], scale=3)
+
+
+def test_a_number_small_on_a_large_photo_is_read_and_boxed_where_it_is(server, written):
+    """The same number pasted onto a 4000 x 3000 JPEG, far from its top-left corner: a
+    few px tall once the photo is decoded at half size and reduced, it is read again
+    from the photo's own pixels around it; its boxes are still in the photo's pixels."""
+    picture, number, png_answer = opaque(written)[0]
+    page = Image.new("L", (4000, 3000), color=picture.getpixel((0, 0)))
+    page.paste(picture, (2100, 1800))
+    answer = post(server, encoded(page, format="JPEG", quality=90), "raw bytes", "image/jpeg").json()
+    assert answer["number"] == number
+    assert_same_boxes([[x + 2100, y + 1800, w, h] for x, y, w, h in (d["box"] for d in png_answer["digits"])],
+                      [d["box"] for d in answer["digits"]])
+
+
+def test_numbers_written_small_on_a_photographed_page_are_read(server, data):
+    """Numbers of 2-6 test digits, 3% of a 2400 x 1800 phone photo's height."""
+    rng = np.random.default_rng(14)
+    right, count = 0, 2 * COUNT
+    for i in range(count):
+        picks = rng.integers(0, len(data.test_images), 2 + i % 5)
+        ink, _, _ = written_number(list(data.test_images[picks]), rng, SPACINGS[i % len(SPACINGS)])
+        answer = post(server, on_a_page(ink, rng, 0.03), "raw bytes", "image/jpeg")
+        assert answer.status_code in (200, 422), answer.text
+        right += answer.status_code == 200 and answer.json()["number"] == "".join(map(str, data.test_labels[picks]))
+    print(f"{right} of {count} numbers written small on a photographed page read exactly")
+    assert right >= 0.95 * count
 
 
 def traced(*corners) -> list[list[float]]:
