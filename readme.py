@@ -85,6 +85,9 @@ def bench_table(results: dict) -> str:
         f"{drawn['mnist_test_images_as_they_are']:.2%}; the same digits photographed on unevenly lit paper, "
         + "; ".join(f"{LIT[light]}: " + ", ".join(f"{share:.2%} on {paper} paper" for paper, share in by_paper.items())
                     for light, by_paper in drawn["photos"].items())
+        + f"; the first {drawn['on_a_page']['images']:,} written {drawn['on_a_page']['share']:.0%} of a whole "
+        "page photo's height (2400 × 1800 px), " + ", ".join(f"{LIT[light]} {drawn['on_a_page'][light]:.2%}"
+                                                             for light in LIT)
         + ". (All 10,000 drawn through the HTTP API: tests/test_drawn_accuracy.py.)",
         f"- Soak, {soak['clients']} clients for {soak['seconds']:.0f} s, drawings, uploads, data URLs and bad inputs "
         f"mixed: {soak['requests']:,} requests, {soak['server_errors']} server errors, "
@@ -178,7 +181,10 @@ def numbers_table(numbers: dict) -> str:
         + "; ".join(f"{LIT[light]}, " + ", ".join(f"on {paper} paper {share(counts)} right" for paper, counts in by_paper.items())
                     for light, by_paper in numbers["photographed"].items())
         + ". The lines of ruled and squared paper are taken out before the ink is read, and a flash's bright "
-        "middle is not taken for ink (`serve/preprocess.py`).",
+        "middle is not taken for ink (`serve/preprocess.py`). Written "
+        f"{numbers['on_a_page']['share']:.0%} of a whole page photo's height on plain paper: "
+        + ", ".join(f"{LIT[light]} {share(numbers['on_a_page'][light])} right" for light in LIT)
+        + "; such a number is read again from the photo's own pixels around it (`serve/number.py`).",
         "",
         "The page sends what is drawn as strokes (JSON) rather than as a PNG; both through `make serve` under wrk "
         "as above:",

@@ -4,7 +4,8 @@ Everything is measured in one run on this machine, on loopback, so the ratios ho
 even where the absolute figures move with the machine's load:
   - the model alone in onnxruntime: batch 1 and batch 256;
   - drawn test digits read with MNIST-style preprocessing vs the whole canvas resized,
-    and photographed on paper, in a room's light and with a flash;
+    and photographed on paper, in a room's light and with a flash, and written small
+    on a whole page;
   - numbers of several test digits read, and drawings sent as strokes against PNGs
     (bench/numbers.py);
   - each stack as it is run: latency and throughput of /api/predict with bench/canvas.png
@@ -42,7 +43,7 @@ import readme
 from bench import slow_clients
 from bench.hostile import bad_inputs, costly_numbers
 from bench.soak import mixed_requests, read_right, resident_kib, soak, worker_pids
-from drawings import LIGHTS, PAPERS, as_photo, canvases, png_bytes
+from drawings import LIGHTS, PAPERS, as_photo, canvases, on_a_page, png_bytes
 from serve import preprocess
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,6 +52,7 @@ RESULTS = ROOT / "bench" / "results.json"
 CANVAS = ROOT / "bench" / "canvas.png"  # a 7 drawn on the page in Chromium: the bytes the page sends
 CONCURRENCY = (1, 4, 16)  # for both stacks; ours also at MANY
 MANY = 64
+PAGE_SHARE = 0.03  # of a page photo's height: a digit (or a number) written small on it
 SECONDS = 10
 OPEN_LIMITS = ["--rate", "1000000", "--burst", "1000000", "--connections", "10000"]  # all from one address
 WRK_POST = """wrk.method = "POST"
@@ -89,11 +91,12 @@ def model_speed(onnx_path: Path) -> dict:
     return result
 
 
-def drawn_accuracy(data: mnist.Mnist, onnx_path: Path, count: int = 2000) -> dict:
+def drawn_accuracy(data: mnist.Mnist, onnx_path: Path, count: int = 2000, on_pages: int = 500) -> dict:
     """Drawn test digits read after MNIST-style preprocessing vs the whole canvas resized,
     and the same digits photographed on unevenly lit paper (drawings.as_photo): plain,
-    ruled and squared, in a room's light and with a flash. A photo the service would
-    refuse counts as read wrong.
+    ruled and squared, in a room's light and with a flash; and the first `on_pages`
+    written PAGE_SHARE of a whole page photo's height (drawings.on_a_page), in each
+    light. A photo the service would refuse counts as read wrong.
 
     The resized baseline is given the same grey levels and polarity handling, so the
     difference is the cropping, scaling to 20 px and centring by mass alone.
@@ -110,15 +113,22 @@ def drawn_accuracy(data: mnist.Mnist, onnx_path: Path, count: int = 2000) -> dic
     for light, paper in itertools.product(LIGHTS, PAPERS):
         rng = np.random.default_rng(11)
         photos[light][paper] = [read_or_blank(as_photo(digit, rng, paper, light)) for digit in data.test_images[:count]]
+    pages = {}
+    for light in LIGHTS:
+        rng = np.random.default_rng(12)
+        pages[light] = [read_or_blank(on_a_page(digit, rng, PAGE_SHARE, light)) for digit in data.test_images[:on_pages]]
 
     def accuracy(fields):
         images = np.stack(fields)[..., None].astype(np.float32)
-        return float((session.run([contract.DIGITS.output_name], {contract.DIGITS.input_name: images})[0][:, :contract.NOT_A_DIGIT].argmax(1) == labels).mean())
+        read = session.run([contract.DIGITS.output_name], {contract.DIGITS.input_name: images})[0]
+        return float((read[:, :contract.NOT_A_DIGIT].argmax(1) == labels[:len(fields)]).mean())
 
     return {"images": count, "mnist_test_images_as_they_are": accuracy(list(data.test_images[:count] / 255)),
             "mnist_style_preprocessing": accuracy(ours), "whole_canvas_resized": accuracy(resized),
             "photos": {light: {paper: accuracy(fields) for paper, fields in by_paper.items()}
-                       for light, by_paper in photos.items()}}
+                       for light, by_paper in photos.items()},
+            "on_a_page": {"share": PAGE_SHARE, "images": on_pages,
+                          **{light: accuracy(fields) for light, fields in pages.items()}}}
 
 
 def read_or_blank(picture: bytes) -> np.ndarray:

@@ -5,7 +5,7 @@
     (serve/number.py): whole numbers right by spacing and length, digits right, time
     per number; written apart with a decimal point, a comma or a minus: right
     whole, and their signs right; and photographed on plain, ruled and squared paper,
-    in a room's light and with a flash;
+    in a room's light and with a flash, and written small on a whole page;
   - speed: the page's two ways of sending a drawing, its strokes as JSON or a PNG,
     under wrk against `python -m serve`: /api/predict with a 7 both ways at 1, 4 and
     16 connections, and /api/number's latency with a 4-digit number both ways.
@@ -29,7 +29,7 @@ import contract
 import pen
 import mnist
 import readme
-from bench.bench import CANVAS, CONCURRENCY, RESULTS, VENVS, median_wrk, start, stop
+from bench.bench import CANVAS, CONCURRENCY, PAGE_SHARE, RESULTS, VENVS, median_wrk, start, stop
 from drawings import LIGHTS, PAPERS
 from drawings.numbers import SIGNS, SPACINGS, numbers, photographed_numbers, signed_numbers, signs_of
 from serve import number, preprocess, strokes
@@ -116,6 +116,20 @@ def photographed_reading(data: mnist.Mnist, count: int = PHOTOGRAPHED) -> dict:
         tally[light][paper] = {"numbers": count,
                                "right": sum(read_number(jpeg, models)[0] == truth for jpeg, truth in photos)}
     print(f"   photographed: {tally}", flush=True)
+    return tally
+
+
+def on_a_page_reading(data: mnist.Mnist, count: int = PHOTOGRAPHED) -> dict:
+    """Numbers of test digits written PAGE_SHARE of a whole page photo's height, in each
+    of LIGHTS (drawings.numbers.photographed_numbers), read as `reading` reads them:
+    how many are right whole."""
+    models = served_models()
+    tally = {"share": PAGE_SHARE}
+    for light in LIGHTS:
+        photos = photographed_numbers(data.test_images, data.test_labels, count, seed=26, paper="plain",
+                                      lengths=LENGTHS, light=light, share=PAGE_SHARE)
+        tally[light] = {"numbers": count, "right": sum(read_number(jpeg, models)[0] == truth for jpeg, truth in photos)}
+    print(f"   on a page: {tally}", flush=True)
     return tally
 
 
@@ -246,6 +260,7 @@ def measure(data: mnist.Mnist, port: int = PORT) -> dict:
     result["reading"] = reading(data)
     result["signs"] = signed_reading(data)
     result["photographed"] = photographed_reading(data)
+    result["on_a_page"] = on_a_page_reading(data)
     print("== numbers: strokes and pictures over HTTP", flush=True)
     result["speed"] = speed(data, port)
     return result

@@ -30,7 +30,7 @@ import math
 import numpy as np
 from PIL import Image
 
-from drawings import STYLES, in_style, ink_crop, photographed, png_bytes, scaled
+from drawings import STYLES, in_style, ink_crop, on_a_page, photographed, png_bytes, scaled
 
 SPACINGS = ("apart", "close", "touching")
 SIGNS = {".": "a decimal point", ",": "a comma", "-": "a minus"}
@@ -143,15 +143,17 @@ def signed_numbers(images: np.ndarray, labels: np.ndarray, count: int, seed: int
 
 
 def photographed_numbers(images: np.ndarray, labels: np.ndarray, count: int, seed: int, paper: str,
-                         lengths=(2, 3, 4, 5, 6), light: str = "room"):
-    """`count` numbers as phone photos on `paper` in `light` (drawings.photographed), as
-    (JPEG bytes, the number): lengths and SPACINGS taken in turn, the digits drawn at
+                         lengths=(2, 3, 4, 5, 6), light: str = "room", share: float | None = None):
+    """`count` numbers as phone photos on `paper` in `light` (drawings.photographed), or,
+    given a `share`, written that share of a whole plain page's height (drawings.on_a_page),
+    as (JPEG bytes, the number): lengths and SPACINGS taken in turn, the digits drawn at
     random from `images`/`labels`."""
     rng = np.random.default_rng(seed)
     for i in range(count):
         picks = rng.integers(0, len(images), lengths[i % len(lengths)])
         ink, _, _ = written_number(list(images[picks]), rng, SPACINGS[i % len(SPACINGS)])
-        yield photographed(ink, rng, paper, light), "".join(str(label) for label in labels[picks])
+        photo = on_a_page(ink, rng, share, light) if share else photographed(ink, rng, paper, light)
+        yield photo, "".join(str(label) for label in labels[picks])
 
 
 def signs_of(number: str) -> list[tuple[int, str]]:

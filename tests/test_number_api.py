@@ -16,8 +16,7 @@ from PIL import Image
 import contract
 from bench.hostile import costly_numbers
 from drawings import encoded, on_a_page, png_bytes
-from drawings.numbers import (SPACINGS, number_picture, numbers, photographed_numbers, signed_numbers, signs_of,
-                              written_number)
+from drawings.numbers import number_picture, numbers, photographed_numbers, signed_numbers, signs_of, written_number
 
 NUMBER, PREDICT = "/api/number", "/api/predict"
 COUNT = 30
@@ -195,16 +194,15 @@ def test_a_number_small_on_a_large_photo_is_read_and_boxed_where_it_is(server, w
 
 def test_numbers_written_small_on_a_photographed_page_are_read(server, data):
     """Numbers of 2-6 test digits, 3% of a 2400 x 1800 phone photo's height."""
-    rng = np.random.default_rng(14)
-    right, count = 0, 2 * COUNT
-    for i in range(count):
-        picks = rng.integers(0, len(data.test_images), 2 + i % 5)
-        ink, _, _ = written_number(list(data.test_images[picks]), rng, SPACINGS[i % len(SPACINGS)])
-        answer = post(server, on_a_page(ink, rng, 0.03), "raw bytes", "image/jpeg")
+    photos = list(photographed_numbers(data.test_images, data.test_labels, 2 * COUNT, seed=14, paper="plain",
+                                       share=0.03))
+    right = 0
+    for jpeg, number in photos:
+        answer = post(server, jpeg, "raw bytes", "image/jpeg")
         assert answer.status_code in (200, 422), answer.text
-        right += answer.status_code == 200 and answer.json()["number"] == "".join(map(str, data.test_labels[picks]))
-    print(f"{right} of {count} numbers written small on a photographed page read exactly")
-    assert right >= 0.95 * count
+        right += answer.status_code == 200 and answer.json()["number"] == number
+    print(f"{right} of {len(photos)} numbers written small on a photographed page read exactly")
+    assert right >= 0.95 * len(photos)
 
 
 def traced(*corners) -> list[list[float]]:
