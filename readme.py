@@ -15,7 +15,8 @@ from drawings.numbers import SIGNS
 
 ROOT = Path(__file__).resolve().parent
 README = ROOT / "README.md"
-LIT = {"room": "in a room's light", "flash": "with a flash (the corners 30-60% darker)"}  # drawings.LIGHTS
+LIT = {"room": "in a room's light", "flash": "with a flash (the corners 30-60% darker)",  # drawings.LIGHTS
+       "shadow": "with a hard-edged shadow across the page (30-55% darker)"}
 
 
 def model_table(metrics: dict, card: dict) -> str:

@@ -55,7 +55,7 @@ def in_style(ink: np.ndarray, style: str) -> Image.Image:
 
 
 PAPERS = ("plain", "ruled", "squared")
-LIGHTS = ("room", "flash")
+LIGHTS = ("room", "flash", "shadow")
 
 
 def as_photo(digit: np.ndarray, rng: np.random.Generator, paper: str = "plain", light: str = "room") -> bytes:
@@ -92,10 +92,18 @@ def photographed(ink: np.ndarray, rng: np.random.Generator, paper: str = "plain"
 def lit(shape: tuple[int, int], rng: np.random.Generator, light: str) -> np.ndarray:
     """How much light falls on each pixel of a page photographed in `light`, 1 at the
     brightest: in a "room", it grows across the page from 60% in one corner; a phone's
-    "flash" lights the middle, and the corners get 30-60% less."""
+    "flash" lights the middle, and the corners get 30-60% less; a "shadow" (the phone's,
+    a hand's) falls across a room-lit page, its straight edge anywhere and at any angle,
+    blurred over 1-4% of the page, taking 30-55% of the light."""
     y, x = np.mgrid[0:shape[0], 0:shape[1]] / max(shape)
     if light == "room":
         return 0.6 + 0.4 * (rng.uniform(0.3, 1) * x + rng.uniform(0, 0.5) * y) / 1.5
+    if light == "shadow":
+        room = lit(shape, rng, "room")
+        angle, across, down = rng.uniform(0, 2 * np.pi), rng.uniform(0.1, 0.9), rng.uniform(0.1, 0.9)
+        past_the_edge = (x - across * x.max()) * np.cos(angle) + (y - down * y.max()) * np.sin(angle)
+        blur, taken = rng.uniform(0.01, 0.04), rng.uniform(0.3, 0.55)
+        return room * (1 - taken / (1 + np.exp(-past_the_edge / blur)))
     off_centre = (x - x.mean()) ** 2 + (y - y.mean()) ** 2
     return 1 - rng.uniform(0.3, 0.6) * off_centre / off_centre.max()
 

@@ -7,7 +7,8 @@ drawing or a photo looks nothing like that, and squashing the whole picture to
 28x28 gets about a third of drawn digits right. So every input goes through:
 
   decode (cost checked from the header first; turned upright) -> grey levels,
-  transparency composited -> ink made bright on dark -> ruled or squared paper's lines
+  transparency composited -> ink made bright on dark, against the paper's light (a
+  smooth surface, under a hard-edged shadow its envelope) -> ruled or squared paper's lines
   taken out, and what is below Otsu's threshold -> (ink small in a large picture: the
   same again on the picture's own pixels around it) -> crop to the ink -> longer side
   to 20 px -> centre of mass to the centre of 28x28.
@@ -37,6 +38,8 @@ STRONG_INK = 0.5  # of the ink's level: a pen's strokes reach it, a photo's pape
 DETAIL_SIDE = 1000  # px: a larger JPEG decodes at least this big, for closer_look; one under twice that whole, within MAX_PIXELS
 MIN_CONTRAST = 0.15  # ink this close to the paper is no ink at all
 FLAT_PAPER = 0.02  # paper this even all round its border needs no lighting correction
+STROKES_WITHIN = 0.25  # of a picture's longer side: no pen's stroke is wider (envelope(); a digit's is 10-25% of its height)
+SHADE = 0.4  # of the paper's light a shadow leaves, at least; a pen is darker (ink_intensity)
 RULING_SLOPES = np.tan(np.radians(np.arange(-5, 5.1, 0.25)))  # a page turned up to 5 degrees in a photo
 RULING_SPAN = 0.6  # of its length within the picture a ruling is inked over at least; strokes cross it
 RULING_SHORTEST = 0.1  # of the picture's width: a ruling that only clips a corner is still one
@@ -164,21 +167,63 @@ def ink_intensity(luma: np.ndarray) -> np.ndarray:
     against the paper's local brightness, as light falls on both alike: a pen
     stroke in the shade is as black as one in the sun. Light ink on a dark ground
     is measured as a difference.
+
+    In a photo, the paper is nowhere brighter than its own upper envelope (and for
+    light ink, darker than its lower one) at the scale of a digit's strokes
+    (envelope()). Where a shadow with a hard edge falls across the page, which no
+    smooth lighting follows, the envelope is the shadowed paper's level, and the
+    shadow is not taken for ink. A shadow leaves the paper SHADE of its light at
+    least: where the envelope is darker, it follows a stroke wider than the
+    envelope's window, and the smooth light stands; and where the border's darkest
+    tenth is darker still, ink crosses the border (a digit filling the picture, whose
+    strokes may be that wide), and no envelope is taken.
     """
     paper = float(np.median(border(luma)))
-    departure = luma - border_light(luma)
-    darker = np.clip(-departure - 0.1, 0, None).sum()
-    lighter = np.clip(departure - 0.1, 0, None).sum()
+    upper, lower = np.inf, -np.inf  # a canvas' paper is even: no envelope bounds it
+    ring = border(luma)
+    if np.ptp(ring) >= FLAT_PAPER and np.percentile(ring, 10) >= SHADE * np.percentile(ring, 90):
+        width = max(3, round(STROKES_WITHIN * max(luma.shape)))
+        upper, lower = envelope(luma, width), -envelope(-luma, width)
+    light = border_light(luma)
+    darker = np.clip(np.minimum(light, upper) - luma - 0.1, 0, None).sum()
+    lighter = np.clip(luma - np.maximum(light, lower) - 0.1, 0, None).sum()
     if darker > lighter:
-        paper_luma = paper - lighting(paper - luma)
+        smooth = paper - lighting(paper - luma)
+        paper_luma = np.clip(upper, SHADE * smooth, smooth)
         ink = 1 - luma / np.maximum(paper_luma, 0.05)
     else:
-        ink = luma - paper - lighting(luma - paper)
+        ink = luma - np.maximum(paper + lighting(luma - paper), lower)
     ink = np.clip(ink, 0, None)
     contrast = ink_level(ink)
     if contrast < MIN_CONTRAST:
         raise EmptyDrawing("The drawing is empty: no ink was found.")
     return np.clip(ink / contrast, 0, 1)
+
+
+def envelope(values: np.ndarray, width: int) -> np.ndarray:
+    """The upper envelope of `values` at `width` px: their grey-level closing, the
+    most in every width x width square, then the least of those. Dark marks
+    narrower than `width` (a pen's strokes) are filled in; a region darker over a
+    larger area (a shadow) keeps its level, and its edge its place."""
+    for extreme in (np.maximum, np.minimum):
+        values = running(running(values, width, 0, extreme), width, 1, extreme)
+    return values
+
+
+def running(values: np.ndarray, width: int, axis: int, extreme: np.ufunc) -> np.ndarray:
+    """The `extreme` (np.maximum or np.minimum) of every `width` values along `axis`,
+    centred on each (van Herk and Gil-Werman: two running extremes over blocks of
+    `width`, so the cost does not grow with it)."""
+    values = np.moveaxis(values, axis, -1)
+    length, before = values.shape[-1], width // 2
+    blocks = -(-(length + width) // width)
+    padded = np.full((*values.shape[:-1], blocks * width), np.inf if extreme is np.minimum else -np.inf,
+                     dtype=np.float32)
+    padded[..., before:before + length] = values
+    by_block = padded.reshape(*values.shape[:-1], blocks, width)
+    onward = extreme.accumulate(by_block, axis=-1).reshape(padded.shape)
+    back = extreme.accumulate(by_block[..., ::-1], axis=-1)[..., ::-1].reshape(padded.shape)
+    return np.moveaxis(extreme(back[..., :length], onward[..., width - 1:width - 1 + length]), -1, axis)
 
 
 def ink_level(ink: np.ndarray) -> float:

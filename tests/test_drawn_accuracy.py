@@ -48,16 +48,20 @@ def test_drawn_test_set_scores_within_0_3_points_of_raw_accuracy_and_is_not_refu
     assert refused <= 0.005 and unsure <= 0.02 and error <= 0.01
 
 
+READ_IN = {"room": 0.985, "flash": 0.985, "shadow": 0.7}  # photos read right, at least, in each of LIGHTS
+
+
 @pytest.mark.parametrize("light", LIGHTS)
 @pytest.mark.parametrize("paper", PAPERS)
 def test_photos_of_digits_on_paper_are_read(server, data, paper, light):
-    """Uneven light (a room's, or a flash's), a grey pen on grey paper, noise and JPEG,
-    and on ruled or squared paper its printed lines: uploaded as the page does."""
+    """Uneven light (a room's, a flash's, or a hard-edged shadow across the page), a grey
+    pen on grey paper, noise and JPEG, and on ruled or squared paper its printed lines:
+    uploaded as the page does."""
     rng = np.random.default_rng(11)
     photos = [as_photo(digit, rng, paper, light) for digit in data.test_images[:500]]
     accuracy = (uploaded(server, photos) == data.test_labels[:500]).mean()
     print(f"photos on {paper} paper in {light} light: {accuracy:.4f}")
-    assert accuracy >= 0.985
+    assert accuracy >= READ_IN[light]
 
 
 def test_a_digit_written_small_on_a_photographed_page_is_read(server, data):
