@@ -182,7 +182,8 @@ def numbers_table(numbers: dict) -> str:
         + "; ".join(f"{LIT[light]}, " + ", ".join(f"on {paper} paper {share(counts)} right" for paper, counts in by_paper.items())
                     for light, by_paper in numbers["photographed"].items())
         + ". The lines of ruled and squared paper are taken out before the ink is read, and a flash's bright "
-        "middle is not taken for ink (`serve/preprocess.py`). Written "
+        "middle is not taken for ink (`serve/preprocess.py`); a hard-edged shadow is, in part: a number's digits "
+        "are a small part of the picture, and the shadow's edge across it often outweighs them. Written "
         f"{numbers['on_a_page']['share']:.0%} of a whole page photo's height on plain paper: "
         + ", ".join(f"{LIT[light]} {share(numbers['on_a_page'][light])} right" for light in LIT)
         + "; such a number is read again from the photo's own pixels around it (`serve/number.py`).",
