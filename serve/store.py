@@ -7,7 +7,9 @@ transaction that no other process can enter at the same time (SQLite's write
 lock, a PostgreSQL advisory lock), so two workers starting at once migrate once.
 
 SQLite runs in WAL mode: readers never wait for the writer, and a writer waits
-(busy_timeout) for another process's write instead of failing. Every transaction
+(busy_timeout) for another process's write instead of failing. Switching a new
+file to WAL needs the file alone, and SQLite does not wait for that, so the switch
+is tried again until it is done or BUSY_SECONDS pass. Every transaction
 takes the write lock as it begins (BEGIN IMMEDIATE): a transaction that read first
 and then wanted to write could not wait for it, and would fail. synchronous=FULL
 syncs each commit to disk, so an acknowledged write outlives even a power cut.
@@ -15,6 +17,7 @@ syncs each commit to disk, so an acknowledged write outlives even a power cut.
 
 import sqlite3
 import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -36,7 +39,7 @@ class Sqlite:
     def connection(self) -> sqlite3.Connection:
         if not hasattr(self.local, "connection"):
             connection = sqlite3.connect(self.path, timeout=BUSY_SECONDS, isolation_level=None)
-            connection.execute("PRAGMA journal_mode=WAL")
+            in_wal_mode(connection)
             connection.execute("PRAGMA synchronous=FULL")
             self.local.connection = connection
         return self.local.connection
@@ -56,6 +59,25 @@ class Sqlite:
         if hasattr(self.local, "connection"):
             self.local.connection.close()
             del self.local.connection
+
+
+def in_wal_mode(connection: sqlite3.Connection):
+    """Switches the file to WAL (once for all: the mode is kept in the file). Another
+    connection switching it or opening it at the same moment makes the switch fail at
+    once, with an error or by answering the old mode, whatever busy_timeout says: it is
+    tried again."""
+    waited_until = time.monotonic() + BUSY_SECONDS
+    while True:
+        try:
+            mode = connection.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            if mode == "wal":
+                return
+            refused = sqlite3.OperationalError(f"its journal stays in {mode} mode, not WAL")
+        except sqlite3.OperationalError as error:
+            refused = error
+        if time.monotonic() > waited_until:
+            raise refused
+        time.sleep(0.01)
 
 
 class Postgres:
