@@ -110,13 +110,11 @@ def picture_ink(image) -> tuple[np.ndarray, Place]:
     its height on each side, is cut from the decoded picture and read again (as
     preprocess.closer_look does for one digit).
     """
-    region = (0, 0, *image.size)
     ink = preprocess.clear_ink(preprocess.ink_intensity(preprocess.grey_levels(image, WORK_SIDE)))
-    box, scale = preprocess.strong_box(ink), max(image.size) / max(ink.shape)
-    if box is not None and scale >= 2 and box[3] < SMALL_LINE:
-        region = preprocess.widened(box, box[3], scale, image.size)
-        ink = preprocess.clear_ink(preprocess.ink_intensity(preprocess.grey_levels(image.crop(region), WORK_SIDE)))
-    left, top, right, bottom = region
+    around = preprocess.around_small_ink(image, ink, lambda box: box[3], SMALL_LINE)
+    if around is not None:
+        ink = preprocess.clear_ink(preprocess.ink_intensity(preprocess.grey_levels(image.crop(around), WORK_SIDE)))
+    left, top, right, bottom = around or (0, 0, *image.size)
     sent = max(image.info.get("sent_size", image.size)) / max(image.size)  # a JPEG's px as sent, in decoded ones
     return ink, Place(sent * max(right - left, bottom - top) / max(ink.shape), sent * left, sent * top)
 

@@ -21,6 +21,7 @@ Pure numpy and Pillow, so the serve image needs nothing else.
 
 import io
 import warnings
+from collections.abc import Callable
 
 import numpy as np
 from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
@@ -467,11 +468,22 @@ def closer_look(image: Image.Image, ink: np.ndarray) -> np.ndarray:
     to WORK_SIDE: too coarse to read. Its box, widened by its own size on each side
     so that paper surrounds it, is cut from the decoded picture and read again.
     """
+    around = around_small_ink(image, ink, lambda box: max(box[2:]), SMALL_INK)
+    return ink if around is None else clear_ink(ink_intensity(grey_levels(image.crop(around))))
+
+
+def around_small_ink(image: Image.Image, ink: np.ndarray, size: Callable[[tuple[int, int, int, int]], int],
+                     small: int) -> tuple[int, int, int, int] | None:
+    """The region of the decoded `image` (left, top, right, bottom, for Image.crop)
+    around `ink`, read from it reduced, where the strong ink's box is under `small` px
+    by `size` (a function of the box x, y, w, h) and the picture at least twice as
+    large: the box widened by that size on each side. None where there is no ink,
+    under twice the detail to gain, or ink large enough."""
     box = strong_box(ink)
     scale = max(image.size) / max(ink.shape)  # the decoded picture's px in one of ink's
-    if box is None or scale < 2 or max(box[2:]) >= SMALL_INK:
-        return ink  # no ink, under twice the detail to gain, or ink large enough
-    return clear_ink(ink_intensity(grey_levels(image.crop(widened(box, max(box[2:]), scale, image.size)))))
+    if box is None or scale < 2 or size(box) >= small:
+        return None
+    return widened(box, size(box), scale, image.size)
 
 
 def strong_box(ink: np.ndarray) -> tuple[int, int, int, int] | None:
