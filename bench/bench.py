@@ -4,8 +4,8 @@ Everything is measured in one run on this machine, on loopback, so the ratios ho
 even where the absolute figures move with the machine's load:
   - the model alone in onnxruntime: batch 1 and batch 256;
   - drawn test digits read with MNIST-style preprocessing vs the whole canvas resized,
-    and photographed on paper, in a room's light and with a flash, and written small
-    on a whole page;
+    and photographed on paper, in a room's light, with a flash and under a hard-edged
+    shadow, and written small on a whole page;
   - numbers of several test digits read, and drawings sent as strokes against PNGs
     (bench/numbers.py);
   - each stack as it is run: latency and throughput of /api/predict with bench/canvas.png
@@ -94,7 +94,8 @@ def model_speed(onnx_path: Path) -> dict:
 def drawn_accuracy(data: mnist.Mnist, onnx_path: Path, count: int = 2000, on_pages: int = 500) -> dict:
     """Drawn test digits read after MNIST-style preprocessing vs the whole canvas resized,
     and the same digits photographed on unevenly lit paper (drawings.as_photo): plain,
-    ruled and squared, in a room's light and with a flash; and the first `on_pages`
+    ruled and squared, in each of drawings.LIGHTS (a room's, a flash, a hard-edged
+    shadow); and the first `on_pages`
     written PAGE_SHARE of a whole page photo's height (drawings.on_a_page), in each
     light. A photo the service would refuse counts as read wrong.
 

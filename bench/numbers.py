@@ -5,7 +5,8 @@
     (serve/number.py): whole numbers right by spacing and length, digits right, time
     per number; written apart with a decimal point, a comma or a minus: right
     whole, and their signs right; and photographed on plain, ruled and squared paper,
-    in a room's light and with a flash, and written small on a whole page;
+    in a room's light, with a flash and under a hard-edged shadow, and written small
+    on a whole page;
   - speed: the page's two ways of sending a drawing, its strokes as JSON or a PNG,
     under wrk against `python -m serve`: /api/predict with a 7 both ways at 1, 4 and
     16 connections, and /api/number's latency with a 4-digit number both ways.
