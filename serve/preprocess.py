@@ -41,6 +41,7 @@ MIN_CONTRAST = 0.15  # ink this close to the paper is no ink at all
 FLAT_PAPER = 0.02  # paper this even all round its border needs no lighting correction
 STROKES_WITHIN = 0.25  # of a picture's longer side: no pen's stroke is wider (envelope(); a digit's is 10-25% of its height)
 SHADE = 0.4  # of the paper's light a shadow leaves, at least; a pen is darker (ink_intensity)
+INK_ACROSS = 0.2  # of the border's brightest: its darkest 1% is darker only where ink crosses it (a shadow in a room's dimmest corner leaves SHADE x 0.6)
 SHADOW_STEP, SHADOWED = 0.05, 0.05  # a shadow's edge takes this much light from this share of the border, at least
 RULING_SLOPES = np.tan(np.radians(np.arange(-5, 5.1, 0.25)))  # a page turned up to 5 degrees in a photo
 RULING_SPAN = 0.6  # of its length within the picture a ruling is inked over at least; strokes cross it
@@ -179,14 +180,14 @@ def ink_intensity(luma: np.ndarray) -> np.ndarray:
     about as much as the rest together). A shadow leaves the paper SHADE of its
     light at least: where the envelope is darker, it follows a stroke wider than the
     envelope's window, and the smooth light stands; and where the border's darkest
-    tenth is darker still, ink crosses the border (a digit filling the picture, whose
-    strokes may be that wide), and no envelope is taken.
+    1% is under INK_ACROSS of its brightest, ink crosses the border (a digit filling
+    the picture, whose strokes may be that wide), and no envelope is taken.
     """
     ring = border(luma)
     paper, light = float(np.median(ring)), border_light(luma)
     upper, lower = np.inf, -np.inf  # paper the smooth light explains (a canvas', most photos'): no envelope bounds it
     off_the_light = np.abs(ring - border(np.broadcast_to(light, luma.shape))) > SHADOW_STEP
-    if off_the_light.mean() >= SHADOWED and np.percentile(ring, 10) >= SHADE * np.percentile(ring, 90):
+    if off_the_light.mean() >= SHADOWED and np.percentile(ring, 1) >= INK_ACROSS * np.percentile(ring, 90):
         width = max(3, round(STROKES_WITHIN * max(luma.shape)))
         upper, lower = envelope(luma, width), -envelope(-luma, width)
     darker = np.clip(np.minimum(light, upper) - luma - 0.1, 0, None).sum()
