@@ -58,9 +58,24 @@ PAPERS = ("plain", "ruled", "squared")
 LIGHTS = ("room", "flash", "shadow")
 
 
-def as_photo(digit: np.ndarray, rng: np.random.Generator, paper: str = "plain", light: str = "room") -> bytes:
-    """`digit` as a phone photo of ink on `paper` in `light` (photographed())."""
-    return photographed(np.asarray(as_canvas(digit, rng, "white-on-black")), rng, paper, light)
+def as_photo(digit: np.ndarray, rng: np.random.Generator, paper: str = "plain", light: str = "room",
+             faintest: float = 1) -> bytes:
+    """`digit` as a phone photo of ink on `paper` in `light` (photographed()); where
+    `faintest` is under 1, the pen fades across the digit to that share of its ink."""
+    ink = np.asarray(as_canvas(digit, rng, "white-on-black"))
+    if faintest < 1:
+        ink = fading(ink, rng, faintest)
+    return photographed(ink, rng, paper, light)
+
+
+def fading(ink: np.ndarray, rng: np.random.Generator, faintest: float) -> np.ndarray:
+    """`ink` (uint8) fading evenly from all of it to `faintest` of it across the
+    picture, in any direction: a pen running dry, or pressed ever more lightly."""
+    y, x = np.mgrid[0:ink.shape[0], 0:ink.shape[1]] / max(ink.shape)
+    angle = rng.uniform(0, 2 * np.pi)
+    along = x * np.cos(angle) + y * np.sin(angle)
+    along = (along - along.min()) / np.ptp(along)
+    return (ink * (1 - (1 - faintest) * along)).astype(np.uint8)
 
 
 def on_a_page(ink: np.ndarray, rng: np.random.Generator, share: float, light: str = "room") -> bytes:

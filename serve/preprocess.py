@@ -8,10 +8,11 @@ drawing or a photo looks nothing like that, and squashing the whole picture to
 
   decode (cost checked from the header first; turned upright) -> grey levels,
   transparency composited -> ink made bright on dark, against the paper's light (a
-  smooth surface, under a hard-edged shadow its envelope) -> ruled or squared paper's lines
-  taken out, and what is below Otsu's threshold -> (ink small in a large picture: the
-  same again on the picture's own pixels around it) -> crop to the ink -> longer side
-  to 20 px -> centre of mass to the centre of 28x28.
+  smooth surface, under a hard-edged shadow its envelope) -> ruled or squared
+  paper's lines taken out, what is below Otsu's threshold, and faint marks joined
+  to no strong ink -> (ink small in a large picture: the same again on the
+  picture's own pixels around it) -> crop to the ink -> longer side to 20 px ->
+  centre of mass to the centre of 28x28.
 
 Strokes (serve/strokes.py) are drawn as clean ink and join at the crop. The last two
 steps are pen.field, which the synthetic drawings share.
@@ -350,7 +351,8 @@ def otsu_threshold(values: np.ndarray) -> float:
 
 def clear_ink(ink: np.ndarray) -> np.ndarray:
     """The ink once paper grain below Otsu's level, the printed lines of ruled or
-    squared paper, and a photo's specks are cleared: what is left was drawn."""
+    squared paper, a photo's specks, and faint marks joined to no strong ink are
+    cleared: what is left was drawn."""
     threshold = otsu_threshold(ink)
     cleared = without_rulings(ink, threshold / 4)
     floor = (threshold if cleared is ink else otsu_threshold(cleared)) / 2  # again, once rulings were looked for
@@ -358,7 +360,35 @@ def clear_ink(ink: np.ndarray) -> np.ndarray:
     ink = np.clip((ink - floor) / (1 - floor), 0, 1)
     if min(ink.shape) >= 64:  # specks of a photo's noise; too coarse a filter for a small image
         ink = ink * without_specks(ink > 0)
-    return ink
+    return ink * joined_to_strong_ink(ink)
+
+
+def joined_to_strong_ink(ink: np.ndarray) -> np.ndarray:
+    """Where `ink` is joined through ink to ink of STRONG_INK or more (hysteresis, as
+    Canny's edge detector keeps faint edges).
+
+    What a shadow's edge or the paper's shading leaves above Otsu's level is faint
+    and lies apart from the strokes; it would widen the ink's box, and a number's
+    line. A stroke's own faint parts (a pen running dry, a light touch) are joined
+    to its strong ones and stay. Each pass keeps the runs of ink along the rows,
+    then the columns, that hold kept ink, so two passes follow a stroke round
+    three bends; more passes kept no more of a stroke fading to a fifth of its ink.
+    """
+    inked, kept = ink > 0, ink >= STRONG_INK
+    for _ in range(2):
+        kept = runs_holding(runs_holding(kept, inked, axis=1), inked, axis=0)
+    return kept
+
+
+def runs_holding(kept: np.ndarray, inked: np.ndarray, axis: int) -> np.ndarray:
+    """The runs of `inked` along `axis` that hold a pixel of `kept`, whole."""
+    along, marked = np.moveaxis(inked, axis, -1), np.moveaxis(kept, axis, -1)
+    starts = along & ~np.pad(along, ((0, 0), (1, 0)))[:, :-1]
+    runs = np.cumsum(starts.ravel()).reshape(along.shape) * along  # each run's number, 0 off the ink
+    holding = np.zeros(runs.max() + 1, dtype=bool)
+    holding[runs[marked & along]] = True
+    holding[0] = False
+    return np.moveaxis(holding[runs], -1, axis)
 
 
 def without_rulings(ink: np.ndarray, trace: float) -> np.ndarray:

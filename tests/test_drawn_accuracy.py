@@ -48,7 +48,7 @@ def test_drawn_test_set_scores_within_0_3_points_of_raw_accuracy_and_is_not_refu
     assert refused <= 0.005 and unsure <= 0.02 and error <= 0.01
 
 
-READ_IN = {"room": 0.985, "flash": 0.985, "shadow": 0.75}  # photos read right, at least, in each of LIGHTS
+READ_IN = {"room": 0.985, "flash": 0.985, "shadow": 0.85}  # photos read right, at least, in each of LIGHTS
 
 
 @pytest.mark.parametrize("light", LIGHTS)
@@ -62,6 +62,16 @@ def test_photos_of_digits_on_paper_are_read(server, data, paper, light):
     accuracy = (uploaded(server, photos) == data.test_labels[:500]).mean()
     print(f"photos on {paper} paper in {light} light: {accuracy:.4f}")
     assert accuracy >= READ_IN[light]
+
+
+def test_a_fading_pen_keeps_its_faint_strokes(server, data):
+    """The pen fades across the digit to a fifth of its ink: its faint strokes are
+    joined to strong ones, so they are not cleared as a shadow's faint marks are."""
+    rng = np.random.default_rng(12)
+    photos = [as_photo(digit, rng, PAPERS[i % len(PAPERS)], faintest=0.2) for i, digit in enumerate(data.test_images[:300])]
+    accuracy = (uploaded(server, photos) == data.test_labels[:300]).mean()
+    print(f"photos with a fading pen: {accuracy:.4f}")
+    assert accuracy >= 0.98
 
 
 def test_a_digit_written_small_on_a_photographed_page_is_read(server, data):

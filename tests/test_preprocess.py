@@ -136,6 +136,18 @@ def test_a_digit_filling_its_picture_is_not_taken_for_rulings(data):
         assert np.array_equal(preprocess.without_rulings(ink, preprocess.otsu_threshold(ink) / 4), ink)
 
 
+
+def test_faint_ink_stays_only_where_it_is_joined_to_strong_ink():
+    """A stroke bending twice and fading to a fifth of its ink stays whole; a faint mark
+    apart from it (a shadow's edge, shading) goes."""
+    ink = np.zeros((100, 100), dtype=np.float32)
+    ink[10:14, 10:60] = np.linspace(1, 0.2, 50)  # along, fading
+    ink[10:80, 56:60] = 0.2  # down
+    ink[76:80, 20:60] = 0.2  # back along
+    ink[40:60, 80:95] = 0.4  # apart
+    kept = preprocess.joined_to_strong_ink(ink)
+    assert np.array_equal(kept[:, :60], ink[:, :60] > 0) and not kept[:, 60:].any()
+
 def test_mnist_digit_passes_through_nearly_unchanged(data):
     digits = data.test_images[:50]
     fields = np.stack([preprocess.to_mnist(Image.fromarray(d)) for d in digits])
