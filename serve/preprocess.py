@@ -40,7 +40,7 @@ STRONG_INK = 0.5  # of the ink's level: a pen's strokes reach it, a photo's pape
 DETAIL_SIDE = 1000  # px: a larger JPEG decodes at least this big, for closer_look; one under twice that whole, within MAX_PIXELS
 MIN_CONTRAST = 0.15  # ink this close to the paper is no ink at all
 FLAT_PAPER = 0.02  # paper this even all round its border needs no lighting correction
-STROKES_WITHIN = 0.25  # of a picture's longer side: no pen's stroke is wider (envelope(); a digit's is 10-25% of its height)
+STROKES_WITHIN = 0.25  # of a picture's shorter side: no pen's stroke is wider (envelope(); a digit's is 10-25% of its height, and a number runs along the longer side)
 SHADE = 0.4  # of the paper's light a shadow leaves, at least; a pen is darker (ink_intensity)
 INK_ACROSS = 0.2  # of the border's brightest: its darkest 1% is darker only where ink crosses it (a shadow in a room's dimmest corner leaves SHADE x 0.6)
 SHADOW_STEP, SHADOWED = 0.05, 0.05  # a shadow's edge takes this much light from this share of the border, at least
@@ -189,7 +189,7 @@ def ink_intensity(luma: np.ndarray) -> np.ndarray:
     upper, lower = np.inf, -np.inf  # paper the smooth light explains (a canvas', most photos'): no envelope bounds it
     off_the_light = np.abs(ring - border(np.broadcast_to(light, luma.shape))) > SHADOW_STEP
     if off_the_light.mean() >= SHADOWED and np.percentile(ring, 1) >= INK_ACROSS * np.percentile(ring, 90):
-        width = max(3, round(STROKES_WITHIN * max(luma.shape)))
+        width = max(3, round(STROKES_WITHIN * min(luma.shape)))
         upper, lower = envelope(luma, width), -envelope(-luma, width)
     darker = np.clip(np.minimum(light, upper) - luma - 0.1, 0, None).sum()
     lighter = np.clip(luma - np.maximum(light, lower) - 0.1, 0, None).sum()

@@ -135,19 +135,22 @@ def assert_same_boxes(boxes, others, scale=1):
         assert iou(box, [v / scale for v in other]) >= 0.6, (box, other)
 
 
-@pytest.mark.parametrize("paper, light", [("ruled", "room"), ("squared", "room"), ("plain", "flash")])
-def test_a_number_photographed_on_ruled_or_squared_paper_or_with_a_flash_is_read(server, data, paper, light):
-    """The paper's printed lines run through and under the digits, and a flash lights
-    the middle of the page brighter than its edges; neither is ink."""
+@pytest.mark.parametrize("paper, light, bar", [("ruled", "room", 0.9), ("squared", "room", 0.9), ("plain", "flash", 0.9),
+                                               ("plain", "shadow", 0.75)])
+def test_a_number_photographed_on_ruled_or_squared_paper_with_a_flash_or_a_shadow_is_read(server, data, paper,
+                                                                                          light, bar):
+    """The paper's printed lines run through and under the digits, a flash lights the
+    middle of the page brighter than its edges, and a hard-edged shadow falls across
+    it; none is ink. A refusal (422) counts as read wrong."""
     photos = list(photographed_numbers(data.test_images, data.test_labels, 2 * COUNT, seed=13, paper=paper,
                                        light=light))
     right = 0
     for jpeg, number in photos:
         answer = post(server, jpeg, "raw bytes", "image/jpeg")
-        assert answer.status_code == 200, answer.text
-        right += answer.json()["number"] == number
+        assert answer.status_code in (200, 422), answer.text
+        right += answer.status_code == 200 and answer.json()["number"] == number
     print(f"{right} of {len(photos)} numbers photographed on {paper} paper in {light} light read exactly")
-    assert right >= 0.9 * len(photos)
+    assert right >= bar * len(photos)
 
 
 def test_a_number_written_small_on_a_photographed_page_is_answered(server, data):
