@@ -86,6 +86,8 @@ def bench_table(results: dict) -> str:
         f"{drawn['mnist_test_images_as_they_are']:.2%}; the same digits photographed on unevenly lit paper, "
         + "; ".join(f"{LIT[light]}: " + ", ".join(f"{share:.2%} on {paper} paper" for paper, share in by_paper.items())
                     for light, by_paper in drawn["photos"].items())
+        + f"; in a room's light with the pen fading across the digit to {drawn['fading_pen']['faintest']:.0%} of "
+        f"its ink (the papers in turn): {drawn['fading_pen']['accuracy']:.2%}"
         + f"; the first {drawn['on_a_page']['images']:,} written {drawn['on_a_page']['share']:.0%} of a whole "
         "page photo's height (2400 × 1800 px), " + ", ".join(f"{LIT[light]} {drawn['on_a_page'][light]:.2%}"
                                                              for light in LIT)
@@ -182,8 +184,8 @@ def numbers_table(numbers: dict) -> str:
         + "; ".join(f"{LIT[light]}, " + ", ".join(f"on {paper} paper {share(counts)} right" for paper, counts in by_paper.items())
                     for light, by_paper in numbers["photographed"].items())
         + ". The lines of ruled and squared paper are taken out before the ink is read, and a flash's bright "
-        "middle is not taken for ink (`serve/preprocess.py`); a hard-edged shadow is, in part: a number's digits "
-        "are a small part of the picture, and the shadow's edge across it often outweighs them. Written "
+        "middle is not taken for ink; under a hard-edged shadow the paper's level is its own envelope, and the "
+        "faint marks the shadow's edge leaves apart from the strokes are cleared (`serve/preprocess.py`). Written "
         f"{numbers['on_a_page']['share']:.0%} of a whole page photo's height on plain paper: "
         + ", ".join(f"{LIT[light]} {share(numbers['on_a_page'][light])} right" for light in LIT)
         + "; such a number is read again from the photo's own pixels around it (`serve/number.py`).",

@@ -53,6 +53,7 @@ CANVAS = ROOT / "bench" / "canvas.png"  # a 7 drawn on the page in Chromium: the
 CONCURRENCY = (1, 4, 16)  # for both stacks; ours also at MANY
 MANY = 64
 PAGE_SHARE = 0.03  # of a page photo's height: a digit (or a number) written small on it
+FAINTEST = 0.2  # of its ink a fading pen leaves at the far end of a digit (drawings.as_photo)
 SECONDS = 10
 OPEN_LIMITS = ["--rate", "1000000", "--burst", "1000000", "--connections", "10000"]  # all from one address
 WRK_POST = """wrk.method = "POST"
@@ -95,9 +96,10 @@ def drawn_accuracy(data: mnist.Mnist, onnx_path: Path, count: int = 2000, on_pag
     """Drawn test digits read after MNIST-style preprocessing vs the whole canvas resized,
     and the same digits photographed on unevenly lit paper (drawings.as_photo): plain,
     ruled and squared, in each of drawings.LIGHTS (a room's, a flash, a hard-edged
-    shadow); and the first `on_pages`
-    written PAGE_SHARE of a whole page photo's height (drawings.on_a_page), in each
-    light. A photo the service would refuse counts as read wrong.
+    shadow); in a room's light with the pen fading across the digit to FAINTEST of
+    its ink, the papers in turn; and the first `on_pages` written PAGE_SHARE of a
+    whole page photo's height (drawings.on_a_page), in each light. A photo the
+    service would refuse counts as read wrong.
 
     The resized baseline is given the same grey levels and polarity handling, so the
     difference is the cropping, scaling to 20 px and centring by mass alone.
@@ -114,6 +116,9 @@ def drawn_accuracy(data: mnist.Mnist, onnx_path: Path, count: int = 2000, on_pag
     for light, paper in itertools.product(LIGHTS, PAPERS):
         rng = np.random.default_rng(11)
         photos[light][paper] = [read_or_blank(as_photo(digit, rng, paper, light)) for digit in data.test_images[:count]]
+    rng = np.random.default_rng(13)
+    fading = [read_or_blank(as_photo(digit, rng, PAPERS[i % len(PAPERS)], faintest=FAINTEST))
+              for i, digit in enumerate(data.test_images[:count])]
     pages = {}
     for light in LIGHTS:
         rng = np.random.default_rng(12)
@@ -128,6 +133,7 @@ def drawn_accuracy(data: mnist.Mnist, onnx_path: Path, count: int = 2000, on_pag
             "mnist_style_preprocessing": accuracy(ours), "whole_canvas_resized": accuracy(resized),
             "photos": {light: {paper: accuracy(fields) for paper, fields in by_paper.items()}
                        for light, by_paper in photos.items()},
+            "fading_pen": {"faintest": FAINTEST, "accuracy": accuracy(fading)},
             "on_a_page": {"share": PAGE_SHARE, "images": on_pages,
                           **{light: accuracy(fields) for light, fields in pages.items()}}}
 
