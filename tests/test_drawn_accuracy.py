@@ -68,7 +68,8 @@ def test_a_fading_pen_keeps_its_faint_strokes(server, data):
     """The pen fades across the digit to a fifth of its ink: its faint strokes are
     joined to strong ones, so they are not cleared as a shadow's faint marks are."""
     rng = np.random.default_rng(12)
-    photos = [as_photo(digit, rng, PAPERS[i % len(PAPERS)], faintest=0.2) for i, digit in enumerate(data.test_images[:300])]
+    photos = [as_photo(digit, rng, PAPERS[i % len(PAPERS)], faintest=0.2)
+              for i, digit in enumerate(data.test_images[:300])]
     accuracy = (uploaded(server, photos) == data.test_labels[:300]).mean()
     print(f"photos with a fading pen: {accuracy:.4f}")
     assert accuracy >= 0.98

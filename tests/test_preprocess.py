@@ -136,7 +136,6 @@ def test_a_digit_filling_its_picture_is_not_taken_for_rulings(data):
         assert np.array_equal(preprocess.without_rulings(ink, preprocess.otsu_threshold(ink) / 4), ink)
 
 
-
 def test_faint_ink_stays_only_where_it_is_joined_to_strong_ink():
     """A stroke bending twice and fading to a fifth of its ink stays whole; a faint mark
     apart from it (a shadow's edge, shading) goes."""
