@@ -110,10 +110,10 @@ def picture_ink(image) -> tuple[np.ndarray, Place]:
     its height on each side, is cut from the decoded picture and read again (as
     preprocess.closer_look does for one digit).
     """
-    ink = preprocess.clear_ink(preprocess.ink_intensity(preprocess.grey_levels(image, WORK_SIDE)))
+    ink = preprocess.ink_of(image, WORK_SIDE)
     around = preprocess.around_small_ink(image, ink, lambda box: box[3], SMALL_LINE)
     if around is not None:
-        ink = preprocess.clear_ink(preprocess.ink_intensity(preprocess.grey_levels(image.crop(around), WORK_SIDE)))
+        ink = preprocess.ink_of(image.crop(around), WORK_SIDE)
     left, top, right, bottom = around or (0, 0, *image.size)
     sent = max(image.info.get("sent_size", image.size)) / max(image.size)  # a JPEG's px as sent, in decoded ones
     return ink, Place(sent * max(right - left, bottom - top) / max(ink.shape), sent * left, sent * top)

@@ -387,7 +387,6 @@ def runs_holding(kept: np.ndarray, inked: np.ndarray, axis: int) -> np.ndarray:
     runs = np.cumsum(starts.ravel()).reshape(along.shape) * along  # each run's number, 0 off the ink
     holding = np.zeros(runs.max() + 1, dtype=bool)
     holding[runs[marked & along]] = True
-    holding[0] = False
     return np.moveaxis(holding[runs], -1, axis)
 
 
@@ -488,7 +487,12 @@ def without_specks(mask: np.ndarray) -> np.ndarray:
 
 def to_mnist(image: Image.Image) -> np.ndarray:
     """float32 (28, 28) in [0, 1], white on black: what the model expects."""
-    return from_ink(closer_look(image, clear_ink(ink_intensity(grey_levels(image)))))
+    return from_ink(closer_look(image, ink_of(image)))
+
+
+def ink_of(image: Image.Image, side: int = WORK_SIDE) -> np.ndarray:
+    """A decoded picture's ink, found in it reduced to `side`, and cleared."""
+    return clear_ink(ink_intensity(grey_levels(image, side)))
 
 
 def closer_look(image: Image.Image, ink: np.ndarray) -> np.ndarray:
@@ -500,7 +504,7 @@ def closer_look(image: Image.Image, ink: np.ndarray) -> np.ndarray:
     so that paper surrounds it, is cut from the decoded picture and read again.
     """
     around = around_small_ink(image, ink, lambda box: max(box[2:]), SMALL_INK)
-    return ink if around is None else clear_ink(ink_intensity(grey_levels(image.crop(around))))
+    return ink if around is None else ink_of(image.crop(around))
 
 
 def around_small_ink(image: Image.Image, ink: np.ndarray, size: Callable[[tuple[int, int, int, int]], int],
