@@ -182,7 +182,11 @@ def ink_intensity(luma: np.ndarray) -> np.ndarray:
     light at least: where the envelope is darker, it follows a stroke wider than the
     envelope's window, and the smooth light stands; and where the border's darkest
     1% is under INK_ACROSS of its brightest, ink crosses the border (a digit filling
-    the picture, whose strokes may be that wide), and no envelope is taken.
+    the picture, whose strokes may be that wide), and no envelope is taken. Paper
+    lit beside a shadow is brighter than the lower envelope, which takes a lit strip
+    narrower than its window (between the shadow and the picture's edge, a stroke,
+    or the lines of squared paper) for light ink on the shade; but it is at most
+    1 / SHADE times as bright as the shade, and light ink is judged above that.
     """
     ring = border(luma)
     paper, light = float(np.median(ring)), border_light(luma)
@@ -192,7 +196,7 @@ def ink_intensity(luma: np.ndarray) -> np.ndarray:
         width = max(3, round(STROKES_WITHIN * min(luma.shape)))
         upper, lower = envelope(luma, width), -envelope(-luma, width)
     darker = np.clip(np.minimum(light, upper) - luma - 0.1, 0, None).sum()
-    lighter = np.clip(luma - np.maximum(light, lower) - 0.1, 0, None).sum()
+    lighter = np.clip(luma - np.maximum(light, lower / SHADE) - 0.1, 0, None).sum()
     if darker > lighter:
         smooth = paper - lighting(paper - luma)
         paper_luma = np.clip(upper, SHADE * smooth, smooth)

@@ -117,6 +117,20 @@ def test_a_flash_photo_is_dark_ink_on_light_paper():
     assert best_alignment(got, preprocess.to_mnist(seven())) > 0.9
 
 
+def test_paper_lit_beside_a_shadow_is_not_light_ink():
+    """A shadow over most of a squared page leaves a lit strip along its edge, narrower
+    than the envelope's window, as do the paper's squares between their lines: lit
+    paper, brighter than the shade but by less than a shadow takes, not light ink."""
+    rng = np.random.default_rng(0)
+    clean = np.asarray(seven(ink=40, paper=230), dtype=np.float32)
+    y, x = np.mgrid[0:400, 0:400]
+    lines = ((x % 50 < 3) | (y % 50 < 3)) * 0.25  # squared paper's lines, a quarter darker
+    shade = 1 - 0.5 / (1 + np.exp((y - 340) / 4))  # half the light above a blurred edge 60 px from the foot
+    photo = np.clip(clean * (1 - lines) * shade + rng.normal(0, 8, clean.shape), 0, 255).astype(np.uint8)
+    got = preprocess.from_bytes(encoded(Image.fromarray(photo).convert("RGB"), format="JPEG", quality=85))
+    assert best_alignment(got, preprocess.to_mnist(seven())) > 0.9
+
+
 @pytest.mark.parametrize("paper", PAPERS[1:])
 def test_the_lines_of_ruled_and_squared_paper_are_not_ink(data, paper):
     """The same digits photographed on plain paper and on ruled or squared paper (the
