@@ -214,10 +214,15 @@ def envelope(values: np.ndarray, width: int) -> np.ndarray:
     """The upper envelope of `values` at `width` px: their grey-level closing, the
     most in every width x width square, then the least of those. Dark marks
     narrower than `width` (a pen's strokes) are filled in; a region darker over a
-    larger area (a shadow) keeps its level, and its edge its place."""
+    larger area (a shadow) keeps its level, and its edge its place. The page goes on
+    past the picture's edge as it is at the edge, so a shadow along the edge,
+    however narrow, is a region, not a mark (half a window of it is as much as the
+    closing sees: the edge's copies are all alike)."""
+    beyond = width // 2
+    values = np.pad(values, beyond, mode="edge")
     for extreme in (np.maximum, np.minimum):
         values = running(running(values, width, 0, extreme), width, 1, extreme)
-    return values
+    return values[beyond:-beyond, beyond:-beyond]
 
 
 def running(values: np.ndarray, width: int, axis: int, extreme: np.ufunc) -> np.ndarray:

@@ -131,6 +131,18 @@ def test_paper_lit_beside_a_shadow_is_not_light_ink():
     assert best_alignment(got, preprocess.to_mnist(seven())) > 0.9
 
 
+def test_a_narrow_shadow_along_the_edge_is_not_ink():
+    """A shadow across the top of the page, a twentieth of the picture tall: it runs on
+    past the picture's edge, so it is shade, however narrow, not a stroke."""
+    rng = np.random.default_rng(0)
+    clean = np.asarray(seven(ink=40, paper=230, offset=(120, 80)), dtype=np.float32)
+    y = np.mgrid[0:400, 0:400][0]
+    shade = 1 - 0.5 / (1 + np.exp((y - 20) / 3))  # half the light above a blurred edge 20 px down
+    photo = np.clip(clean * shade + rng.normal(0, 8, clean.shape), 0, 255).astype(np.uint8)
+    got = preprocess.from_bytes(encoded(Image.fromarray(photo).convert("RGB"), format="JPEG", quality=85))
+    assert best_alignment(got, preprocess.to_mnist(seven())) > 0.9
+
+
 @pytest.mark.parametrize("paper", PAPERS[1:])
 def test_the_lines_of_ruled_and_squared_paper_are_not_ink(data, paper):
     """The same digits photographed on plain paper and on ruled or squared paper (the
