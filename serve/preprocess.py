@@ -25,6 +25,7 @@ import warnings
 from collections.abc import Callable
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
 
 import pen
@@ -41,6 +42,7 @@ DETAIL_SIDE = 1000  # px: a larger JPEG decodes at least this big, for closer_lo
 MIN_CONTRAST = 0.15  # ink this close to the paper is no ink at all
 FLAT_PAPER = 0.02  # paper this even all round its border needs no lighting correction
 STROKES_WITHIN = 0.25  # of a picture's shorter side: no pen's stroke is wider (envelope(); a digit's is 10-25% of its height, and a number runs along the longer side)
+CALM = 1 / 12  # of the envelope's window: about the side of the squares the picture is averaged over before it (box_mean)
 SHADE = 0.4  # of the paper's light a shadow leaves, at least; a pen is darker (ink_intensity)
 INK_ACROSS = 0.2  # of the border's brightest: its darkest 1% is darker only where ink crosses it (a shadow in a room's dimmest corner leaves SHADE x 0.6)
 SHADOW_STEP, SHADOWED = 0.05, 0.05  # a shadow's edge takes this much light from this share of the border, at least
@@ -187,6 +189,9 @@ def ink_intensity(luma: np.ndarray) -> np.ndarray:
     narrower than its window (between the shadow and the picture's edge, a stroke,
     or the lines of squared paper) for light ink on the shade; but it is at most
     1 / SHADE times as bright as the shade, and light ink is judged above that.
+    The envelope is taken of the picture's local means (box_mean): of its pixels, it
+    would ride on the sensor noise's highest peaks, and shaded paper, whose noise is
+    a larger share of its light, would be left as faint ink.
     """
     ring = border(luma)
     paper, light = float(np.median(ring)), border_light(luma)
@@ -194,7 +199,8 @@ def ink_intensity(luma: np.ndarray) -> np.ndarray:
     off_the_light = np.abs(ring - border(np.broadcast_to(light, luma.shape))) > SHADOW_STEP
     if off_the_light.mean() >= SHADOWED and np.percentile(ring, 1) >= INK_ACROSS * np.percentile(ring, 90):
         width = max(3, round(STROKES_WITHIN * min(luma.shape)))
-        upper, lower = envelope(luma, width), -envelope(-luma, width)
+        calm = box_mean(luma, round(CALM * width / 2))
+        upper, lower = envelope(calm, width), -envelope(-calm, width)
     darker = np.clip(np.minimum(light, upper) - luma - 0.1, 0, None).sum()
     lighter = np.clip(luma - np.maximum(light, lower / SHADE) - 0.1, 0, None).sum()
     if darker > lighter:
@@ -208,6 +214,15 @@ def ink_intensity(luma: np.ndarray) -> np.ndarray:
     if contrast < MIN_CONTRAST:
         raise EmptyDrawing("The drawing is empty: no ink was found.")
     return np.clip(ink / contrast, 0, 1)
+
+
+def box_mean(values: np.ndarray, radius: int) -> np.ndarray:
+    """Each pixel the mean of the square 2 radius + 1 px wide around it, the picture's
+    edge copied beyond it."""
+    values = np.pad(values, radius, mode="edge")
+    for axis in (0, 1):
+        values = sliding_window_view(values, 2 * radius + 1, axis=axis).mean(axis=-1)
+    return values
 
 
 def envelope(values: np.ndarray, width: int) -> np.ndarray:

@@ -143,6 +143,21 @@ def test_a_narrow_shadow_along_the_edge_is_not_ink():
     assert best_alignment(got, preprocess.to_mnist(seven())) > 0.9
 
 
+def test_shaded_paper_is_not_left_as_faint_ink():
+    """Under a shadow the paper's level is its envelope, taken of the picture's local
+    means: taken of its pixels, it rides on the noise's peaks, which in the shade are
+    a larger share of the light, and the shaded paper is left as faint ink."""
+    rng = np.random.default_rng(0)
+    clean = np.asarray(seven(ink=40, paper=230, offset=(200, 80)), dtype=np.float32)
+    x = np.mgrid[0:400, 0:400][1]
+    shade = 1 - 0.5 / (1 + np.exp((x - 160) / 4))  # half the light left of a blurred edge
+    photo = np.clip(clean * shade + rng.normal(0, 8, clean.shape), 0, 255).astype(np.uint8)
+    jpeg = encoded(Image.fromarray(photo).convert("RGB"), format="JPEG", quality=85)
+    ink = preprocess.ink_intensity(preprocess.grey_levels(preprocess.decode(jpeg)))
+    shaded = ink[:, :int(0.35 * ink.shape[1])]  # paper in the shade, away from the edge
+    assert np.median(shaded) < 0.03
+
+
 @pytest.mark.parametrize("paper", PAPERS[1:])
 def test_the_lines_of_ruled_and_squared_paper_are_not_ink(data, paper):
     """The same digits photographed on plain paper and on ruled or squared paper (the
