@@ -48,7 +48,7 @@ def test_drawn_test_set_scores_within_0_3_points_of_raw_accuracy_and_is_not_refu
     assert refused <= 0.005 and unsure <= 0.02 and error <= 0.01
 
 
-READ_IN = {"room": 0.985, "flash": 0.985, "shadow": 0.85}  # photos read right, at least, in each of LIGHTS
+READ_IN = {"room": 0.985, "flash": 0.985, "shadow": 0.97}  # photos read right, at least, in each of LIGHTS
 
 
 @pytest.mark.parametrize("light", LIGHTS)

@@ -136,7 +136,7 @@ def assert_same_boxes(boxes, others, scale=1):
 
 
 @pytest.mark.parametrize("paper, light, bar", [("ruled", "room", 0.9), ("squared", "room", 0.9), ("plain", "flash", 0.9),
-                                               ("plain", "shadow", 0.75)])
+                                               ("plain", "shadow", 0.9)])
 def test_a_number_photographed_on_ruled_or_squared_paper_with_a_flash_or_a_shadow_is_read(server, data, paper,
                                                                                           light, bar):
     """The paper's printed lines run through and under the digits, a flash lights the
