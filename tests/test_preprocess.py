@@ -37,6 +37,14 @@ def seven(size=400, ink=0, paper=255, mode="L", width=24, offset=(60, 40)):
     return image
 
 
+def photographed_seven(light: np.ndarray, noise: float = 8, quality: int = 85, offset=(60, 40)) -> bytes:
+    """seven(), a dark pen on light paper, as a phone photo: `light` (400 x 400, 1 where
+    the page is lit fully) falls on it, sensor noise of `noise` grey levels, a JPEG."""
+    clean = np.asarray(seven(ink=40, paper=230, offset=offset), dtype=np.float32)
+    photo = np.clip(clean * light + np.random.default_rng(0).normal(0, noise, clean.shape), 0, 255)
+    return encoded(Image.fromarray(photo.astype(np.uint8)).convert("RGB"), format="JPEG", quality=quality)
+
+
 def test_digit_is_scaled_to_20px_and_centred_by_mass():
     field = preprocess.to_mnist(seven())
     assert field.shape == (28, 28) and field.dtype == np.float32
@@ -92,13 +100,9 @@ def test_sixteen_bit_cmyk_palette_and_animation_read_like_the_plain_image():
 
 
 def test_photo_with_uneven_light_and_noise_reads_like_a_clean_drawing():
-    rng = np.random.default_rng(0)
-    clean = np.asarray(seven(ink=40, paper=230), dtype=np.float32)
     light = np.linspace(0.65, 1.0, 400)[None, :] * np.linspace(0.8, 1.0, 400)[:, None]
-    photo = np.clip(clean * light + rng.normal(0, 12, clean.shape), 0, 255).astype(np.uint8)
-    jpeg = io.BytesIO()
-    Image.fromarray(photo).convert("RGB").save(jpeg, format="JPEG", quality=80)
-    got, expected = preprocess.from_bytes(jpeg.getvalue()), preprocess.to_mnist(seven())
+    got = preprocess.from_bytes(photographed_seven(light, noise=12, quality=80))
+    expected = preprocess.to_mnist(seven())
     assert np.abs(np.subtract(ink_box(got), ink_box(expected))).max() <= 1
     assert np.abs(np.subtract(mass_centre(got), (14, 14))).max() <= 1  # not pulled off by shaded paper
     assert best_alignment(got, expected) > 0.9
@@ -108,12 +112,9 @@ def test_a_flash_photo_is_dark_ink_on_light_paper():
     """A phone's flash lights the middle of the page and leaves its corners half as
     bright: the lit paper is brighter than the border by more than the pen is darker
     than it, and must not be taken for light ink on a dark ground."""
-    rng = np.random.default_rng(0)
-    clean = np.asarray(seven(ink=40, paper=230), dtype=np.float32)
     y, x = np.mgrid[0:400, 0:400] / 399 - 0.5
     flash = 1 - (x * x + y * y)  # 1 in the middle, 0.5 in the corners
-    photo = np.clip(clean * flash + rng.normal(0, 8, clean.shape), 0, 255).astype(np.uint8)
-    got = preprocess.from_bytes(encoded(Image.fromarray(photo).convert("RGB"), format="JPEG", quality=85))
+    got = preprocess.from_bytes(photographed_seven(flash))
     assert best_alignment(got, preprocess.to_mnist(seven())) > 0.9
 
 
@@ -121,25 +122,19 @@ def test_paper_lit_beside_a_shadow_is_not_light_ink():
     """A shadow over most of a squared page leaves a lit strip along its edge, narrower
     than the envelope's window, as do the paper's squares between their lines: lit
     paper, brighter than the shade but by less than a shadow takes, not light ink."""
-    rng = np.random.default_rng(0)
-    clean = np.asarray(seven(ink=40, paper=230), dtype=np.float32)
     y, x = np.mgrid[0:400, 0:400]
     lines = ((x % 50 < 3) | (y % 50 < 3)) * 0.25  # squared paper's lines, a quarter darker
     shade = 1 - 0.5 / (1 + np.exp((y - 340) / 4))  # half the light above a blurred edge 60 px from the foot
-    photo = np.clip(clean * (1 - lines) * shade + rng.normal(0, 8, clean.shape), 0, 255).astype(np.uint8)
-    got = preprocess.from_bytes(encoded(Image.fromarray(photo).convert("RGB"), format="JPEG", quality=85))
+    got = preprocess.from_bytes(photographed_seven((1 - lines) * shade))
     assert best_alignment(got, preprocess.to_mnist(seven())) > 0.9
 
 
 def test_a_narrow_shadow_along_the_edge_is_not_ink():
     """A shadow across the top of the page, a twentieth of the picture tall: it runs on
     past the picture's edge, so it is shade, however narrow, not a stroke."""
-    rng = np.random.default_rng(0)
-    clean = np.asarray(seven(ink=40, paper=230, offset=(120, 80)), dtype=np.float32)
     y = np.mgrid[0:400, 0:400][0]
     shade = 1 - 0.5 / (1 + np.exp((y - 20) / 3))  # half the light above a blurred edge 20 px down
-    photo = np.clip(clean * shade + rng.normal(0, 8, clean.shape), 0, 255).astype(np.uint8)
-    got = preprocess.from_bytes(encoded(Image.fromarray(photo).convert("RGB"), format="JPEG", quality=85))
+    got = preprocess.from_bytes(photographed_seven(shade, offset=(120, 80)))
     assert best_alignment(got, preprocess.to_mnist(seven())) > 0.9
 
 
@@ -147,12 +142,9 @@ def test_shaded_paper_is_not_left_as_faint_ink():
     """Under a shadow the paper's level is its envelope, taken of the picture's local
     means: taken of its pixels, it rides on the noise's peaks, which in the shade are
     a larger share of the light, and the shaded paper is left as faint ink."""
-    rng = np.random.default_rng(0)
-    clean = np.asarray(seven(ink=40, paper=230, offset=(200, 80)), dtype=np.float32)
     x = np.mgrid[0:400, 0:400][1]
     shade = 1 - 0.5 / (1 + np.exp((x - 160) / 4))  # half the light left of a blurred edge
-    photo = np.clip(clean * shade + rng.normal(0, 8, clean.shape), 0, 255).astype(np.uint8)
-    jpeg = encoded(Image.fromarray(photo).convert("RGB"), format="JPEG", quality=85)
+    jpeg = photographed_seven(shade, offset=(200, 80))
     ink = preprocess.ink_intensity(preprocess.grey_levels(preprocess.decode(jpeg)))
     shaded = ink[:, :int(0.35 * ink.shape[1])]  # paper in the shade, away from the edge
     assert np.median(shaded) < 0.03
