@@ -12,6 +12,9 @@ must draw the line alike, so both import this:
   20 px in their 28 px field) -> PAD px of blank on every side, its width rounded up
   to whole frames: the model's input, HEIGHT px tall.
 
+A server reads each line at two phases of the frames (PHASES) and keeps the reading
+both find likeliest (`likeliest`).
+
 Pure numpy and Pillow: the serve image carries this file.
 """
 
@@ -28,6 +31,7 @@ HEIGHT = LINE + 2 * PAD  # px: the model's input is this tall, and as wide as th
 FRAME = 4  # px of input per output frame: the model halves the width twice
 INKED = 0.2  # of full ink: a pixel that belongs to a stroke
 MAX_WIDTH = 28  # px: no digit on the line is wider than this (1.4 times its height)
+PHASES = (0, FRAME // 2)  # px of blank added before the line: read twice, half a frame apart
 
 
 class Line(NamedTuple):
@@ -52,19 +56,33 @@ def line(ink: np.ndarray) -> Line:
     return Line(np.clip(np.asarray(scaled), 0, 1), int(cols[0]), int(rows[0]), scale)
 
 
-def framed(ink: np.ndarray) -> np.ndarray:
+def framed(ink: np.ndarray, shift: int = 0, width: int | None = None) -> np.ndarray:
     """A line's ink (LINE px tall) as the model's input, float32 (HEIGHT, width): PAD px
-    of blank around it, as many whole frames wide as that takes. Output frame t then
-    looks at the line's columns FRAME * t - PAD to FRAME * (t + 1) - PAD."""
-    width = -(-(ink.shape[1] + 2 * PAD) // FRAME) * FRAME
+    of blank around it and `shift` px more on its left, `width` px wide or else as many
+    whole frames as that takes. Output frame t then looks at the line's columns
+    FRAME * t - PAD - shift to FRAME * (t + 1) - PAD - shift."""
+    width = width or whole_frames(ink.shape[1] + 2 * PAD + shift)
     out = np.zeros((HEIGHT, width), dtype=np.float32)
-    out[PAD:PAD + LINE, PAD:PAD + ink.shape[1]] = ink
+    out[PAD:PAD + LINE, PAD + shift:PAD + shift + ink.shape[1]] = ink
     return out
 
 
-def frame_centre(frame: float) -> float:
-    """The line's column at the middle of an output frame."""
-    return FRAME * frame + FRAME / 2 - PAD
+def phased(ink: np.ndarray) -> np.ndarray:
+    """A line's ink framed once for each of PHASES, all as wide: (len(PHASES), HEIGHT, width),
+    for the model to read in one call."""
+    width = whole_frames(ink.shape[1] + 2 * PAD + max(PHASES))
+    return np.stack([framed(ink, shift, width) for shift in PHASES])
+
+
+def whole_frames(width: int) -> int:
+    """`width` px rounded up to whole frames."""
+    return -(-width // FRAME) * FRAME
+
+
+def frame_centre(frame: float, shift: int = 0) -> float:
+    """The line's column at the middle of an output frame of the line framed `shift` px
+    further right."""
+    return FRAME * frame + FRAME / 2 - PAD - shift
 
 
 def spikes(frames: np.ndarray) -> list[tuple[int, int]]:
@@ -77,3 +95,35 @@ def spikes(frames: np.ndarray) -> list[tuple[int, int]]:
     stops = np.r_[starts[1:], len(best)]
     return [(int(best[start]), int(start + frames[start:stop, best[start]].argmax()))
             for start, stop in zip(starts, stops) if best[start] != contract.BLANK]
+
+
+def likeliest(readings: np.ndarray) -> int:
+    """Which of a line's readings, (phases, frames, 11) probabilities, to trust: the one
+    whose greedy reading (`spikes`) all of them together find likeliest, its CTC
+    log-likelihood summed over them. Frames fall across each digit differently at each
+    phase, so a digit that one phase's frames split awkwardly, and read as two or
+    as none, is read whole at the other, which finds that reading unlikely."""
+    spelled = [tuple(digit for digit, _ in spikes(frames)) for frames in readings]
+    if len(set(spelled)) == 1:
+        return 0
+    return int(np.argmax([sum(log_likelihood(frames, digits) for frames in readings) for digits in spelled]))
+
+
+def log_likelihood(frames: np.ndarray, digits: tuple[int, ...]) -> float:
+    """log P(digits | frames), (frames, 11) probabilities: CTC's forward algorithm, over
+    every way of spelling the digits with one output a frame (each digit's frames in a
+    run, blanks before, between and after, and a blank between two of the same digit)."""
+    log_p = np.log(np.maximum(frames.astype(np.float64), 1e-300))
+    if not digits:
+        return float(log_p[:, contract.BLANK].sum())
+    states = np.full(2 * len(digits) + 1, contract.BLANK)  # blank, digit, blank, digit, ..., blank
+    states[1::2] = digits
+    # A digit's state may be reached from two states back, past a blank, unless it repeats the digit there.
+    skips = np.r_[False, False, states[2:] != states[:-2]] & (states != contract.BLANK)
+    alpha = np.full(len(states), -np.inf)
+    alpha[:2] = log_p[0, states[:2]]
+    for row in log_p[1:]:
+        before = np.r_[-np.inf, alpha[:-1]]
+        two_before = np.where(skips, np.r_[-np.inf, -np.inf, alpha[:-2]], -np.inf)
+        alpha = np.logaddexp(np.logaddexp(alpha, before), two_before) + row[states]
+    return float(np.logaddexp(alpha[-1], alpha[-2]))

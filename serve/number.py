@@ -2,11 +2,13 @@
 
   the drawing's ink (a picture's, found as for one digit, again from the picture's
   own pixels where the number is small in it; or the strokes') ->
-  lines.py: the line, LINE px tall -> the number model on it, one call: every FRAME
-  px, which digit is there or none -> the likeliest output of each frame, repeats
-  merged and blanks dropped (CTC's greedy reading): the digits, each where the model
-  is surest of it -> the line cut between neighbouring digits, at the widest blank
-  between them, or where their ink touches at its thinnest -> the marks in which no
+  lines.py: the line, LINE px tall -> the number model on it at two phases of its
+  frames, half a frame apart, one call: every FRAME px, which digit is there or
+  none -> at each phase, the likeliest output of each frame, repeats merged and
+  blanks dropped (CTC's greedy reading), and of the two readings the one both phases
+  find likeliest (lines.likeliest): the digits, each where the model is surest of it
+  -> the line cut between neighbouring digits, at the widest blank between them, or
+  where their ink touches at its thinnest -> the marks in which no
   digit is read told apart: a decimal point, a comma or a minus by its size and
   place, kept out of the digits' boxes (`punctuation`) -> the digits that stand
   alone read by the digit model twice, as cut from the line and from the ink as
@@ -146,7 +148,9 @@ def read(ink: np.ndarray, place: Place, number_model: OnnxModel, digit_model: On
     # Each mark is a digit at least (or a sign), and no digit is wider than MAX_WIDTH.
     if len(runs) > MAX_DIGITS or number.ink.shape[1] > MAX_DIGITS * lines.MAX_WIDTH:
         raise TooManyMarks(TOO_MANY)
-    frames = number_model.predict(lines.framed(number.ink)[None])[0]
+    readings = number_model.predict(lines.phased(number.ink))
+    phase = lines.likeliest(readings)
+    frames = readings[phase]
     found = lines.spikes(frames)
     if not found:
         raise NoDigits("No digits can be read in the drawing.")
@@ -154,8 +158,9 @@ def read(ink: np.ndarray, place: Place, number_model: OnnxModel, digit_model: On
         raise TooManyMarks(TOO_MANY)
     surest = [frame for _, frame in found]
     peaks = frames[surest]
-    spans = digit_spans(number.ink, surest)
-    signs = punctuation(ink, number, runs, spans, [lines.frame_centre(frame) for frame in surest])
+    centres = [lines.frame_centre(frame, lines.PHASES[phase]) for frame in surest]
+    spans = digit_spans(number.ink, centres)
+    signs = punctuation(ink, number, runs, spans, centres)
     number = number._replace(ink=blanked(number.ink, [sign.columns for sign in signs]))  # the digits' ink alone
     inked = (number.ink > lines.INKED).any(axis=0)
     chosen = [span_box(number.ink, span) for span in spans]
@@ -183,12 +188,12 @@ def read(ink: np.ndarray, place: Place, number_model: OnnxModel, digit_model: On
                   alternatives(digits, signs, confidence))
 
 
-def digit_spans(ink: np.ndarray, peaks: list[int]) -> list[tuple[int, int]]:
-    """Each digit's columns of the line, [start, stop), from the frames where the model
-    reads them: neighbours are parted in the middle of the widest run of blank columns
-    between where they are read, or, where their ink runs on, at its thinnest column
-    in the middle half between them."""
-    centres = [min(max(lines.frame_centre(frame), 0), ink.shape[1] - 1) for frame in peaks]
+def digit_spans(ink: np.ndarray, read_at: list[float]) -> list[tuple[int, int]]:
+    """Each digit's columns of the line, [start, stop), from the columns where the model
+    reads them (the middle of its surest frame): neighbours are parted in the middle of
+    the widest run of blank columns between where they are read, or, where their ink
+    runs on, at its thinnest column in the middle half between them."""
+    centres = [min(max(centre, 0), ink.shape[1] - 1) for centre in read_at]
     column_ink = ink.sum(axis=0)
     blank = ~(ink > lines.INKED).any(axis=0)
     cuts = [0]

@@ -1,6 +1,8 @@
 """How a number's line is drawn for the number model (lines.py) and how its frames
 are read into digits and their boxes (serve/number.py), on drawings whose answer is known."""
 
+import itertools
+
 import numpy as np
 
 import contract
@@ -47,6 +49,33 @@ def test_repeats_merge_and_blanks_part_the_digits_read():
     assert lines.spikes(frames_of(None, None)) == []
 
 
+def test_the_line_is_read_half_a_frame_further_right_at_the_second_phase():
+    ink = np.ones((lines.LINE, 25), np.float32)
+    first, second = lines.phased(ink)
+    assert first.shape == second.shape == (lines.HEIGHT, 36)  # 25 + 2 * 4 + 2 = 35 px, rounded up to 9 frames
+    assert (first == lines.framed(ink, width=36)).all()
+    assert (second[:, 2:] == first[:, :-2]).all() and not second[:, :2].any()
+    assert lines.frame_centre(2, shift=2) == 4  # the same frame sees 2 px further left on the line
+
+
+def test_the_log_likelihood_sums_every_way_of_spelling_the_digits():
+    frames = np.random.default_rng(0).dirichlet(np.ones(11), size=4)
+    for digits in [(), (3,), (3, 5), (3, 3), (3, 5, 3)]:
+        paths = itertools.product(range(11), repeat=len(frames))  # every output per frame; keep those that spell it
+        spelling = [path for path in paths if tuple(digit for digit, _ in lines.spikes(np.eye(11)[list(path)])) == digits]
+        expected = sum(np.prod(frames[range(len(frames)), path]) for path in spelling)
+        assert np.isclose(lines.log_likelihood(frames, digits), np.log(expected)), digits
+
+
+def test_of_two_phases_the_reading_both_find_likelier_is_kept():
+    split = frames_of(None, 4, None, 4, None)  # one phase's frames part a 4 and read "44"
+    split[2, [4, contract.BLANK]] = 0.45, 0.53  # ... though the frame between them is nearly as likely the 4 again
+    whole = frames_of(None, 4, 4, None, None)  # the other reads it whole, sure of no second 4
+    assert lines.likeliest(np.stack([split, whole])) == 1
+    assert lines.likeliest(np.stack([whole, split])) == 0
+    assert lines.likeliest(np.stack([whole, whole])) == 0
+
+
 def test_digits_are_parted_at_the_widest_gap_between_them_or_where_touching_ink_is_thinnest():
     ink = np.zeros((lines.LINE, 40), np.float32)
     ink[:, 0:8] = 1
@@ -54,8 +83,7 @@ def test_digits_are_parted_at_the_widest_gap_between_them_or_where_touching_ink_
     ink[:, 14:22] = 1  # a 3-column gap, then the second digit
     ink[5:7, 22:26] = 1  # ... which touches the third by a thin stroke
     ink[:, 26:34] = 1
-    centre = lambda column: (column + lines.PAD - lines.FRAME / 2) / lines.FRAME  # noqa: E731  the frame there
-    spans = number.digit_spans(ink, [centre(4), centre(18), centre(30)])
+    spans = number.digit_spans(ink, [4, 18, 30])  # where the model reads each digit
     assert spans == [(0, 12), (12, 22), (22, 40)]  # the middle of the wider gap; the first thinnest column
     boxes = [number.span_box(ink, span) for span in spans]
     assert boxes == [(0, 0, 11, 20), (14, 0, 8, 20), (22, 0, 12, 20)]

@@ -100,7 +100,8 @@ def batches(inputs: list[np.ndarray], digits: list[np.ndarray], size: int, rng: 
 
 
 def best_path(probabilities: np.ndarray) -> list[str]:
-    """The number each line's frames read (lines.spikes, as served)."""
+    """The number each line's frames read (lines.spikes: the greedy reading the server
+    makes at each of its two phases)."""
     return ["".join(str(digit) for digit, _ in lines.spikes(frames)) for frames in probabilities]
 
 
