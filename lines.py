@@ -106,24 +106,30 @@ def likeliest(readings: np.ndarray) -> int:
     spelled = [tuple(digit for digit, _ in spikes(frames)) for frames in readings]
     if len(set(spelled)) == 1:
         return 0
-    return int(np.argmax([sum(log_likelihood(frames, digits) for frames in readings) for digits in spelled]))
+    return int(np.argmax(log_likelihoods(readings, spelled)))
 
 
-def log_likelihood(frames: np.ndarray, digits: tuple[int, ...]) -> float:
-    """log P(digits | frames), (frames, 11) probabilities: CTC's forward algorithm, over
-    every way of spelling the digits with one output a frame (each digit's frames in a
-    run, blanks before, between and after, and a blank between two of the same digit)."""
-    log_p = np.log(np.maximum(frames.astype(np.float64), 1e-300))
-    if not digits:
-        return float(log_p[:, contract.BLANK].sum())
-    states = np.full(2 * len(digits) + 1, contract.BLANK)  # blank, digit, blank, digit, ..., blank
-    states[1::2] = digits
+def log_likelihoods(readings: np.ndarray, spellings: list[tuple[int, ...]]) -> np.ndarray:
+    """Each spelling's log P(digits | frames), summed over the readings, (phases, frames,
+    11) probabilities: CTC's forward algorithm, over every way of spelling the digits
+    with one output a frame (each digit's frames in a run, blanks before, between and
+    after, and a blank between two of the same digit), all spellings and phases at once."""
+    lengths = np.array([len(digits) for digits in spellings])
+    states = np.full((len(spellings), 2 * lengths.max() + 1), contract.BLANK)  # blank, digit, blank, ..., blank
+    for row, digits in zip(states, spellings):
+        row[1:2 * len(digits):2] = digits
+    spelled = np.arange(states.shape[1]) <= 2 * lengths[:, None]  # a shorter spelling's states end early
     # A digit's state may be reached from two states back, past a blank, unless it repeats the digit there.
-    skips = np.r_[False, False, states[2:] != states[:-2]] & (states != contract.BLANK)
-    alpha = np.full(len(states), -np.inf)
-    alpha[:2] = log_p[0, states[:2]]
-    for row in log_p[1:]:
-        before = np.r_[-np.inf, alpha[:-1]]
-        two_before = np.where(skips, np.r_[-np.inf, -np.inf, alpha[:-2]], -np.inf)
-        alpha = np.logaddexp(np.logaddexp(alpha, before), two_before) + row[states]
-    return float(np.logaddexp(alpha[-1], alpha[-2]))
+    skips = np.zeros_like(spelled)
+    skips[:, 2:] = (states[:, 2:] != states[:, :-2]) & (states[:, 2:] != contract.BLANK)
+    log_p = np.log(np.maximum(readings.astype(np.float64), 1e-300))
+    emitted = np.where(spelled, log_p[:, :, states], -np.inf)  # (phases, frames, spellings, states)
+    alpha = np.full(emitted[:, 0].shape, -np.inf)  # log P(the frames so far, ending in each state)
+    alpha[..., :2] = emitted[:, 0, :, :2]
+    before, two_before = np.full_like(alpha, -np.inf), np.full_like(alpha, -np.inf)
+    for frame in emitted[:, 1:].swapaxes(0, 1):
+        before[..., 1:], two_before[..., 2:] = alpha[..., :-1], alpha[..., :-2]
+        alpha = np.logaddexp(np.logaddexp(alpha, before), np.where(skips, two_before, -np.inf)) + frame
+    rows, ends = np.arange(len(spellings)), 2 * lengths  # a spelling ends on its last digit or the blank after it
+    ended = np.logaddexp(alpha[:, rows, ends], np.where(ends > 0, alpha[:, rows, ends - 1], -np.inf))
+    return ended.sum(axis=0)
