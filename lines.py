@@ -12,8 +12,8 @@ must draw the line alike, so both import this:
   20 px in their 28 px field) -> PAD px of blank on every side, its width rounded up
   to whole frames: the model's input, HEIGHT px tall.
 
-A server reads each line at two phases of the frames (PHASES) and keeps the reading
-both find likeliest (`likeliest`).
+A server reads each line at two phases of the frames (PHASES), the second only where
+the first is unsure of it (SURE), and keeps the reading both find likeliest (`likeliest`).
 
 Pure numpy and Pillow: the serve image carries this file.
 """
@@ -32,6 +32,7 @@ FRAME = 4  # px of input per output frame: the model halves the width twice
 INKED = 0.2  # of full ink: a pixel that belongs to a stroke
 MAX_WIDTH = 28  # px: no digit on the line is wider than this (1.4 times its height)
 PHASES = (0, FRAME // 2)  # px of blank added before the line: read twice, half a frame apart
+SURE = 0.8  # a line whose first phase's greedy path is at least this likely is not read at the second (README: Numbers)
 
 
 class Line(NamedTuple):
@@ -95,6 +96,12 @@ def spikes(frames: np.ndarray) -> list[tuple[int, int]]:
     stops = np.r_[starts[1:], len(best)]
     return [(int(best[start]), int(start + frames[start:stop, best[start]].argmax()))
             for start, stop in zip(starts, stops) if best[start] != contract.BLANK]
+
+
+def path_probability(frames: np.ndarray) -> float:
+    """The probability of a line's greedy path, from its (frames, 11) probabilities:
+    each frame's likeliest output, all of them."""
+    return float(np.prod(frames.max(axis=1), dtype=np.float64))
 
 
 def likeliest(readings: np.ndarray) -> int:

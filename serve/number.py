@@ -2,11 +2,12 @@
 
   the drawing's ink (a picture's, found as for one digit, again from the picture's
   own pixels where the number is small in it; or the strokes') ->
-  lines.py: the line, LINE px tall -> the number model on it at two phases of its
-  frames, half a frame apart, one call: every FRAME px, which digit is there or
-  none -> at each phase, the likeliest output of each frame, repeats merged and
-  blanks dropped (CTC's greedy reading), and of the two readings the one both phases
-  find likeliest (lines.likeliest): the digits, each where the model is surest of it
+  lines.py: the line, LINE px tall -> the number model on it: every FRAME px, which
+  digit is there or none; again half a frame further on (the second phase) where
+  the first phase is unsure of its reading (lines.SURE) -> at each phase, the
+  likeliest output of each frame, repeats merged and blanks dropped (CTC's greedy
+  reading), and of two readings the one both phases find likeliest
+  (lines.likeliest): the digits, each where the model is surest of it
   -> the line cut between neighbouring digits, at the widest blank between them, or
   where their ink touches at its thinnest -> the marks in which no
   digit is read told apart: a decimal point, a comma or a minus by its size and
@@ -148,7 +149,10 @@ def read(ink: np.ndarray, place: Place, number_model: OnnxModel, digit_model: On
     # Each mark is a digit at least (or a sign), and no digit is wider than MAX_WIDTH.
     if len(runs) > MAX_DIGITS or number.ink.shape[1] > MAX_DIGITS * lines.MAX_WIDTH:
         raise TooManyMarks(TOO_MANY)
-    readings = number_model.predict(lines.phased(number.ink))
+    framed = lines.phased(number.ink)
+    readings = number_model.predict(framed[:1])
+    if lines.path_probability(readings[0]) < lines.SURE:  # unsure at the first phase: read at the second too
+        readings = np.concatenate([readings, number_model.predict(framed[1:])])
     phase = lines.likeliest(readings)
     frames = readings[phase]
     found = lines.spikes(frames)

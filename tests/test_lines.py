@@ -7,7 +7,9 @@ import numpy as np
 
 import contract
 import lines
-from serve import number
+from drawings.numbers import numbers
+from serve import number, preprocess
+from serve.model import OnnxModel
 
 
 def bars(*columns, height=60, width=200) -> np.ndarray:
@@ -76,6 +78,35 @@ def test_of_two_phases_the_reading_both_find_likelier_is_kept():
     assert lines.likeliest(np.stack([split, whole])) == 1
     assert lines.likeliest(np.stack([whole, split])) == 0
     assert lines.likeliest(np.stack([whole, whole])) == 0
+
+
+class Recording:
+    """A served model that keeps what it was given and what it answered."""
+
+    def __init__(self, model: OnnxModel):
+        self.model, self.calls = model, []
+
+    def predict(self, images: np.ndarray) -> np.ndarray:
+        self.calls.append((images, self.model.predict(images)))
+        return self.calls[-1][1]
+
+
+def test_a_line_is_read_at_the_second_phase_only_where_the_first_is_unsure(data):
+    number_model = Recording(OnnxModel(contract.ARTIFACTS / contract.NUMBERS.onnx_file, contract.NUMBERS))
+    digit_model = OnnxModel(contract.ARTIFACTS / contract.DIGITS.onnx_file)
+    phases_read = []
+    for png, _, _ in numbers(data.test_images, data.test_labels, 40, seed=5, spacing="touching"):
+        number_model.calls.clear()
+        with preprocess.decode(png) as image:
+            number.read(*number.picture_ink(image), number_model, digit_model)
+        (first, frames), *second = number_model.calls
+        assert len(first) == 1  # the first phase alone
+        sure = lines.path_probability(frames[0]) >= lines.SURE
+        assert len(second) == (0 if sure else 1)
+        if second:
+            assert (second[0][0][0, :, lines.PHASES[1]:] == first[0, :, :-lines.PHASES[1]]).all()  # half a frame on
+        phases_read.append(1 + len(second))
+    assert 1 in phases_read and 2 in phases_read  # both happen among 40 touching numbers
 
 
 def test_digits_are_parted_at_the_widest_gap_between_them_or_where_touching_ink_is_thinnest():
