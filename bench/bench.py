@@ -42,7 +42,7 @@ import mnist
 import readme
 from bench import slow_clients
 from bench.hostile import bad_inputs, costly_numbers
-from bench.soak import mixed_requests, read_right, resident_kib, soak, worker_pids
+from bench.soak import mixed_requests, process_stat, read_right, resident_kib, soak, worker_pids
 from drawings import LIGHTS, PAPERS, as_photo, canvases, on_a_page, png_bytes
 from serve import preprocess
 
@@ -264,8 +264,7 @@ def under_slow_clients(direct_port: int, stack_port: int, drawing: tuple[bytes, 
 def cpu_seconds(pids: list[int]) -> float:
     """User and system CPU time the processes have used so far."""
     ticks = os.sysconf("SC_CLK_TCK")
-    return sum(sum(map(int, Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[11:13]))
-               for pid in pids) / ticks
+    return sum(sum(map(int, process_stat(pid)[11:13])) for pid in pids) / ticks  # utime, stime
 
 
 def costly_requests(port: int, valid_png: bytes) -> dict:

@@ -27,6 +27,12 @@ def resident_kib(pid: int, field: str = "VmRSS") -> int:
     raise ValueError(f"no {field} for process {pid}")
 
 
+def process_stat(pid: int) -> list[str]:
+    """A process's /proc/PID/stat fields after its name (the state, field 3, first): the
+    name is in parentheses and may hold spaces, so the fields are split after it."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
 def read_right(url: str, drawings) -> list[tuple[bytes, int]]:
     """The (png, label) drawings the served model reads right: a soak's valid inputs,
     so that any wrong answer under load is the load's doing, not the model's."""

@@ -11,7 +11,7 @@ import requests
 from PIL import Image
 
 from bench.hostile import bad_inputs
-from bench.soak import mixed_requests, read_right, resident_kib, soak, worker_pids
+from bench.soak import mixed_requests, process_stat, read_right, resident_kib, soak, worker_pids
 from drawings import canvases, png_bytes
 from drawings.numbers import numbers
 from tests.conftest import RunningServer
@@ -55,13 +55,6 @@ def test_large_pictures_leave_no_memory_behind():
     assert len(resident_mib) == 2 and max(resident_mib) < 600, resident_mib
 
 
-def minor_page_faults(pid: int) -> int:
-    """Pages a process has touched for the first time since it started (or since the
-    kernel took them back): /proc/PID/stat's tenth field."""
-    with open(f"/proc/{pid}/stat") as stat:
-        return int(stat.read().rsplit(")", 1)[1].split()[7])
-
-
 def test_a_worker_keeps_its_heap_from_one_reading_to_the_next(data):
     """A worker whose allocator gave the memory of one number's reading back at its end
     faulted it in again at the next: about 800 pages (3 MB) a request
@@ -77,9 +70,9 @@ def test_a_worker_keeps_its_heap_from_one_reading_to_the_next(data):
     try:
         read(10)  # warm-up: the first readings size the heap
         [worker] = worker_pids(server.process.pid)
-        before = minor_page_faults(worker)
+        before = int(process_stat(worker)[7])  # minflt: pages touched anew (first, or since the kernel took them back)
         read(40)
-        faults = (minor_page_faults(worker) - before) / 40
+        faults = (int(process_stat(worker)[7]) - before) / 40
     finally:
         server.stop()
     assert faults < 100, faults
