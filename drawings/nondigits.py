@@ -8,7 +8,7 @@ box (x right, y down), varied as hands vary them: turned, sheared, stretched,
 wobbled, each stroke a little off where it belongs; put at some size somewhere on
 a 280 px pad, drawn with some brush, its points a few px apart as a pointer
 reports them. The strokes are then drawn and framed exactly as the server draws
-and frames strokes: pen.draw at WORK_SIDE, cut to the ink, pen.field.
+and frames strokes: pen.ink_to_frame, cut to the ink, pen.field.
 
 Never drawn as a negative: a circle or ellipse (a 0), a lone near-upright line
 (a 1), a figure of eight lying down (two 0s written together: trained on, it made
@@ -34,7 +34,6 @@ from drawings import ink_crop
 from drawings.numbers import SPACINGS, written_number
 
 PAD = 280  # px: the page's pad; brush widths below are for a pad this wide
-WORK_SIDE = 256  # px: the server draws strokes this big (serve.preprocess.WORK_SIDE)
 ARC_STEP = 6  # degrees between the points that make a template's curve
 BAR = 2.5  # a drawing this many times longer than wide, within BAR_TILT of upright, is a 1
 BAR_TILT = 35  # degrees
@@ -455,7 +454,7 @@ def resampled(xy: np.ndarray, step: float) -> np.ndarray:
 
 def field_of(strokes: pen.Strokes) -> np.ndarray:
     """The 28x28 model input the server makes of `strokes`."""
-    return pen.field(ink_crop(pen.draw(strokes, WORK_SIDE)))
+    return pen.field(ink_crop(pen.ink_to_frame(strokes)))
 
 
 def fields(count: int, seed: int, kinds: tuple[str, ...],

@@ -273,7 +273,7 @@ def digit_input(drawn: bytes | pen.Strokes) -> np.ndarray:
     """The 28x28 model input of one drawing, sent as a picture or as strokes."""
     if isinstance(drawn, bytes):
         return model_inputs([drawn])[0]
-    return refusing_bad_drawings(lambda: preprocess.from_ink(pen.draw(drawn, preprocess.WORK_SIDE)))
+    return refusing_bad_drawings(lambda: preprocess.from_ink(pen.ink_to_frame(drawn)))
 
 
 def refusing_bad_drawings(work):

@@ -80,12 +80,10 @@ def test_every_kind_is_valid_strokes_inked_inside_the_pad(kind):
 
 
 def test_drawings_are_framed_as_the_server_frames_strokes():
-    assert nondigits.WORK_SIDE == preprocess.WORK_SIDE
     rng = np.random.default_rng(5)
     for kind in STROKE_KINDS:
         drawing = nondigits.sketch(kind, rng)
-        served = preprocess.from_ink(pen.draw(drawing, preprocess.WORK_SIDE))
-        assert (nondigits.field_of(drawing) == served).all()
+        assert (nondigits.field_of(drawing) == preprocess.from_ink(pen.ink_to_frame(drawing))).all()  # app.digit_input
 
 
 def test_hardly_any_negative_is_an_upright_bar(data):

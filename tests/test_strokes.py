@@ -119,6 +119,32 @@ def test_a_brush_edge_reaching_into_the_pad_is_ink():
     assert ink[100, 0] == 1 and ink[100, 5] == 0
 
 
+def test_ink_is_drawn_just_big_enough_to_be_framed_with_a_whole_pixel_brush():
+    """A long stroke on a wide pad: its ink box (1,840 x 40) is drawn about FRAMED px
+    wide, at the scale nearest to that which makes the brush whole pixels (2, not 1.7)."""
+    drawing = strokes.parse(document(strokes=[[[100, 500], [1900, 500]]], width=2000, height=1000, brush=40))
+    ink = pen.ink_to_frame(drawing)
+    assert ink.shape == (2, 92) and pen.FRAMED <= ink.shape[1] <= 1.2 * pen.FRAMED
+    assert (ink.sum(axis=0)[2:-2] == 2).all()  # a band two pixels tall all along, bar the round ends
+
+
+def test_a_hair_thin_brush_is_not_drawn_larger_than_largest():
+    drawing = strokes.parse(document(strokes=[[[100, 100], [9000, 9000]]], width=10_000, height=10_000, brush=0.01))
+    ink = pen.ink_to_frame(drawing)
+    assert max(ink.shape) == pen.LARGEST and ink.any(axis=0).all()
+
+
+def test_only_the_ink_on_the_pad_is_framed():
+    ink = pen.ink_to_frame(strokes.parse(document(strokes=[[[50, 50], [50, 190]]], brush=10)))  # leaves through the bottom
+    assert ink.shape == (83, 15) and ink[-1].all()  # its 10 x 55 px on the pad, at 1.5 px each (a 15 px brush)
+
+
+def test_strokes_whose_box_meets_the_pad_but_whose_ink_does_not_are_an_empty_drawing():
+    drawing = strokes.parse(document(strokes=[[[-50, 10], [10, -50]]]))  # passes the pad's corner 28 px off
+    with pytest.raises(preprocess.EmptyDrawing):
+        preprocess.from_ink(pen.ink_to_frame(drawing))
+
+
 def pointer_path(start, end):
     """25 points along a line, to a tenth of a pixel, as a pointer reports them."""
     return np.linspace(start, end, 25).round(1).tolist()
@@ -127,7 +153,6 @@ def pointer_path(start, end):
 def test_a_seven_drawn_in_two_strokes_is_read_as_seven():
     seven = {"strokes": [pointer_path([70, 70], [230, 65]), pointer_path([228, 72], [130, 250])],
              "width": 300, "height": 300, "brush": 0.055 * 300}  # the page's pen
-    ink = pen.draw(strokes.parse(seven), 280)
-    field = pen.field(preprocess.crop_to_ink(ink))
+    field = preprocess.from_ink(pen.ink_to_frame(strokes.parse(seven)))
     probabilities = OnnxModel(contract.ARTIFACTS / contract.DIGITS.onnx_file).predict(field[None])[0]
     assert probabilities.argmax() == 7 and probabilities[7] > 0.9
