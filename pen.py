@@ -61,7 +61,7 @@ def ink_to_frame(strokes: Strokes) -> np.ndarray:
     the brush a whole number of pixels wide, as Pillow draws lines. The page's 7
     (bench/strokes.json) is drawn and framed in 0.26 ms so, against 0.42 ms drawing
     the whole pad 256 px wide as before; the model reads styled digits and
-    non-digits drawn either way alike (validation seeds: 4,500 of each).
+    non-digits drawn either way alike (4,500 of each, from seeds training does not use).
     """
     points = np.concatenate(strokes.paths)
     low = np.maximum(points.min(axis=0) - strokes.brush / 2, 0)
