@@ -405,13 +405,23 @@ def joined_to_strong_ink(ink: np.ndarray) -> np.ndarray:
 
 
 def runs_holding(kept: np.ndarray, inked: np.ndarray, axis: int) -> np.ndarray:
-    """The runs of `inked` along `axis` that hold a pixel of `kept`, whole."""
-    along, marked = np.moveaxis(inked, axis, -1), np.moveaxis(kept, axis, -1)
-    starts = along & ~np.pad(along, ((0, 0), (1, 0)))[:, :-1]
-    runs = np.cumsum(starts.ravel()).reshape(along.shape) * along  # each run's number, 0 off the ink
-    holding = np.zeros(runs.max() + 1, dtype=bool)
-    holding[runs[marked & along]] = True
-    return np.moveaxis(holding[runs], -1, axis)
+    """The runs of `inked` along `axis` that hold a pixel of `kept`, whole.
+
+    Only the inked pixels are numbered by run, in the order they lie along `axis`:
+    ink is seldom more than a fifth of a picture, so this takes half the time that
+    numbering every pixel took on a number's picture (and 1.6 times as long on one
+    all ink).
+    """
+    along = np.moveaxis(inked, axis, -1)
+    at = np.flatnonzero(along)  # the inked pixels, row by row along the axis
+    starts = np.ones(at.size, dtype=bool)
+    starts[1:] = (np.diff(at) != 1) | (at[1:] % along.shape[-1] == 0)  # a gap before it, or a new row
+    run = np.cumsum(starts) - 1
+    holding = np.zeros(starts.sum(), dtype=bool)
+    holding[run[np.moveaxis(kept, axis, -1).ravel()[at]]] = True
+    held = np.zeros(along.size, dtype=bool)
+    held[at] = holding[run]
+    return np.moveaxis(held.reshape(along.shape), -1, axis)
 
 
 def without_rulings(ink: np.ndarray, trace: float) -> np.ndarray:

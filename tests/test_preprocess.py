@@ -180,6 +180,19 @@ def test_faint_ink_stays_only_where_it_is_joined_to_strong_ink():
     kept = preprocess.joined_to_strong_ink(ink)
     assert np.array_equal(kept[:, :60], ink[:, :60] > 0) and not kept[:, 60:].any()
 
+
+@pytest.mark.parametrize("axis", [0, 1])
+def test_a_run_ends_with_its_row_though_the_next_row_starts_inked(axis):
+    """Runs are numbered over the inked pixels in order: the last pixel of one row and
+    the first of the next are neighbours there, not on the page."""
+    inked = np.ones((3, 4), dtype=bool)
+    kept = np.zeros_like(inked)
+    kept[0, 0] = True
+    held = np.zeros_like(inked)
+    held[(0, slice(None)) if axis == 1 else (slice(None), 0)] = True  # the first row's run, or the first column's
+    assert np.array_equal(preprocess.runs_holding(kept, inked, axis), held)
+    assert not preprocess.runs_holding(kept, np.zeros_like(inked), axis).any()
+
 def test_mnist_digit_passes_through_nearly_unchanged(data):
     digits = data.test_images[:50]
     fields = np.stack([preprocess.to_mnist(Image.fromarray(d)) for d in digits])
