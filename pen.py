@@ -59,8 +59,8 @@ def ink_to_frame(strokes: Strokes) -> np.ndarray:
     to be framed: about FRAMED px on its longer side, four times what field() scales
     it to, so the scaling smooths the brush's hard edges; and at a scale that makes
     the brush a whole number of pixels wide, as Pillow draws lines. The page's 7
-    (bench/strokes.json) is drawn and framed in 0.26 ms so, against 0.42 ms drawing
-    the whole pad 256 px wide as before; the model reads styled digits and
+    (bench/strokes.json) is drawn and framed this way in 0.26 ms, against 0.42 ms
+    drawing the whole pad 256 px wide as before; the model reads styled digits and
     non-digits drawn either way alike (4,500 of each, from seeds training does not use).
     """
     points = np.concatenate(strokes.paths)

@@ -193,6 +193,7 @@ def test_a_run_ends_with_its_row_though_the_next_row_starts_inked(axis):
     assert np.array_equal(preprocess.runs_holding(kept, inked, axis), held)
     assert not preprocess.runs_holding(kept, np.zeros_like(inked), axis).any()
 
+
 def test_mnist_digit_passes_through_nearly_unchanged(data):
     digits = data.test_images[:50]
     fields = np.stack([preprocess.to_mnist(Image.fromarray(d)) for d in digits])
