@@ -56,11 +56,27 @@ PAGE_SHARE = 0.03  # of a page photo's height: a digit (or a number) written sma
 FAINTEST = 0.2  # of its ink a fading pen leaves at the far end of a digit (drawings.as_photo)
 SECONDS = 10
 OPEN_LIMITS = ["--rate", "1000000", "--burst", "1000000", "--connections", "10000"]  # all from one address
-WRK_POST = """wrk.method = "POST"
-wrk.headers["Content-Type"] = os.getenv("WRK_TYPE")
-local f = assert(io.open(os.getenv("WRK_BODY"), "rb"))
-wrk.body = f:read("*a")
-f:close()
+REOPEN = 100  # requests a wrk thread sends before one asks to close its connection, as nginx does upstream
+# (deploy/nginx.conf.template: keepalive_requests): a kept connection stays with the gunicorn
+# worker that accepted it, and without re-opening one worker may hold them all for the whole run
+WRK_SCRIPT = """local body = os.getenv("WRK_BODY")
+if body then
+  wrk.method = "POST"
+  wrk.headers["Content-Type"] = os.getenv("WRK_TYPE")
+  local f = assert(io.open(body, "rb"))
+  wrk.body = f:read("*a")
+  f:close()
+end
+local reopen, sent, keep, close = tonumber(os.getenv("WRK_REOPEN")), 0, nil, nil
+function init(args)
+  local closing = {Connection = "close"}
+  for name, value in pairs(wrk.headers) do closing[name] = value end
+  keep, close = wrk.format(), wrk.format(nil, nil, closing)
+end
+function request()
+  sent = sent + 1
+  return sent % reopen == 0 and close or keep
+end
 """
 
 
@@ -147,15 +163,16 @@ def read_or_blank(picture: bytes) -> np.ndarray:
 
 
 def wrk(url: str, connections: int, body: Path | None, content_type: str = "image/png") -> dict:
-    """Latency percentiles and throughput from wrk, the C load generator; `body` is POSTed as `content_type`."""
+    """Latency percentiles and throughput from wrk, the C load generator; `body` is POSTed as
+    `content_type`, and one request in REOPEN asks for the connection to be closed."""
     command = ["wrk", "--latency", "-d", f"{SECONDS}s", "-t", str(min(connections, 2)), "-c", str(connections)]
-    env = dict(os.environ)
+    env = {**os.environ, "WRK_REOPEN": str(REOPEN)}
+    if body:
+        env["WRK_BODY"], env["WRK_TYPE"] = str(body), content_type
     with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
-        if body:
-            script.write(WRK_POST)
-            script.flush()
-            command += ["-s", script.name]
-            env["WRK_BODY"], env["WRK_TYPE"] = str(body), content_type
+        script.write(WRK_SCRIPT)
+        script.flush()
+        command += ["-s", script.name]
         output = subprocess.run(command + [url], capture_output=True, text=True, env=env, check=True).stdout
 
     def milliseconds(percentile):
@@ -174,8 +191,7 @@ def median_wrk(loads: dict, rounds: int = 3) -> dict:
     """Each load's middle run of `rounds` by throughput; `loads` maps a name to wrk()'s
     arguments. The loads take turns, one run each per round, so that the shared
     machine's load drifting over the minutes this takes moves them all alike rather
-    than whichever ran last; and which worker each kept-alive connection lands on
-    varies from run to run."""
+    than whichever ran last."""
     runs = {name: [] for name in loads}
     for _ in range(rounds):
         for name, arguments in loads.items():
@@ -321,7 +337,7 @@ def main():
     data = mnist.load()
     onnx_path = contract.ARTIFACTS / contract.DIGITS.onnx_file
     drawings = list(zip(canvases(data.test_images[:16], seed=9), data.test_labels[:16].tolist()))
-    results = {"machine": machine(), "seconds_per_load": SECONDS}
+    results = {"machine": machine(), "seconds_per_load": SECONDS, "requests_per_connection": REOPEN}
     print("== model", flush=True)
     results["model"] = model_speed(onnx_path)
     print("== drawn accuracy", flush=True)
