@@ -86,9 +86,20 @@ def joints(xy: np.ndarray) -> np.ndarray:
     return np.concatenate([xy[:1], xy[1:-1][sharp | (lengths == 0)], xy[-1:]])
 
 
-def field(cut: np.ndarray) -> np.ndarray:
-    """float32 (28, 28): ink already cut to its box, framed as MNIST frames a digit."""
-    return centre_by_mass(fit_box(cut))
+def field(ink: np.ndarray) -> np.ndarray:
+    """float32 (28, 28): `ink` cut to its box and framed as MNIST frames a digit."""
+    return centre_by_mass(fit_box(cut(ink)))
+
+
+def cut(ink: np.ndarray, over: float = 0) -> np.ndarray:
+    """`ink` cut to the box of its pixels over `over`; all of it where none is. An MNIST
+    digit sits in its 28x28 field with blank margins of its own, which would otherwise
+    count as part of its size."""
+    inked = ink > over
+    if not inked.any():
+        return ink
+    rows, cols = np.flatnonzero(inked.any(axis=1)), np.flatnonzero(inked.any(axis=0))
+    return ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
 
 
 def fit_box(ink: np.ndarray) -> np.ndarray:

@@ -13,6 +13,8 @@ import io
 import numpy as np
 from PIL import Image
 
+import pen
+
 STYLES = ("black-on-white", "white-on-black", "black-on-transparent")
 
 
@@ -20,7 +22,7 @@ def as_canvas(digit: np.ndarray, rng: np.random.Generator, style: str) -> Image.
     """`digit` (28x28 uint8, white on black) upscaled onto a 280-500 px canvas, at a
     random place, its ink 30-90% of the canvas' height."""
     side = int(rng.integers(280, 501))
-    ink = np.pad(ink_crop(digit), 1)
+    ink = np.pad(pen.cut(digit), 1)
     scale = min(rng.uniform(0.3, 0.9) * side / (ink.shape[0] - 2), (side - 1) / ink.shape[1])
     big = scaled(ink, scale)
     height, width = big.shape
@@ -28,13 +30,6 @@ def as_canvas(digit: np.ndarray, rng: np.random.Generator, style: str) -> Image.
     top, left = rng.integers(0, side - height + 1), rng.integers(0, side - width + 1)
     canvas[top:top + height, left:left + width] = big
     return in_style(canvas, style)
-
-
-def ink_crop(image: np.ndarray) -> np.ndarray:
-    """`image` cut to its ink's bounding box: an MNIST digit sits in its 28x28 field
-    with blank margins of its own, which would otherwise count as part of its size."""
-    rows, cols = np.flatnonzero(image.max(axis=1)), np.flatnonzero(image.max(axis=0))
-    return image[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
 
 
 def scaled(ink: np.ndarray, scale: float) -> np.ndarray:
@@ -82,7 +77,7 @@ def on_a_page(ink: np.ndarray, rng: np.random.Generator, share: float, light: st
     """`ink` (uint8, white on black: a digit, a number) written small somewhere on a
     whole page, photographed (photographed()): a 2400 x 1800 px phone photo, the ink
     `share` of its height."""
-    crop = np.pad(ink_crop(ink), 1)
+    crop = np.pad(pen.cut(ink), 1)
     small = scaled(crop, share * 1800 / (crop.shape[0] - 2))
     page = np.zeros((1800, 2400), dtype=np.uint8)
     top, left = rng.integers(0, 1800 - small.shape[0]), rng.integers(0, 2400 - small.shape[1])

@@ -30,7 +30,6 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 import pen
-from drawings import ink_crop
 from drawings.numbers import SPACINGS, written_number
 
 PAD = 280  # px: the page's pad; brush widths below are for a pad this wide
@@ -454,7 +453,7 @@ def resampled(xy: np.ndarray, step: float) -> np.ndarray:
 
 def field_of(strokes: pen.Strokes) -> np.ndarray:
     """The 28x28 model input the server makes of `strokes`."""
-    return pen.field(ink_crop(pen.ink_to_frame(strokes)))
+    return pen.field(pen.ink_to_frame(strokes))
 
 
 def fields(count: int, seed: int, kinds: tuple[str, ...],
@@ -500,14 +499,14 @@ def fragment(digits: np.ndarray, rng: np.random.Generator, bank: np.ndarray) -> 
         piece = ink * (((cols - through[0]) * normal[0] + (rows - through[1]) * normal[1]) > 0)
         share = piece.sum() / total
         if FRAGMENT_SHARE[0] <= share <= FRAGMENT_SHARE[1] and not is_bar(piece) and not has_hole(piece):
-            framed = pen.field(ink_crop(piece))
+            framed = pen.field(piece)
             if not digit_like(framed, bank):
                 return framed
 
 
 def digit_bank(digits: np.ndarray) -> np.ndarray:
     """The first BANK of `digits` framed as the model sees them, each as a coarse unit vector."""
-    vectors = coarse(np.stack([pen.field(ink_crop(digit.astype(np.float32) / 255)) for digit in digits[:BANK]]))
+    vectors = coarse(np.stack([pen.field(digit.astype(np.float32) / 255) for digit in digits[:BANK]]))
     return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
 
@@ -565,6 +564,6 @@ def several_digits(images: np.ndarray, labels: np.ndarray, count: int,
     for i in range(count):
         picks = rng.integers(0, len(images), 2 + i % 2)
         ink, _, _ = written_number(list(images[picks]), rng, SPACINGS[i % len(SPACINGS)])
-        made[i] = pen.field(ink_crop(ink) / 255)
+        made[i] = pen.field(ink / 255)
         texts.append("".join(str(label) for label in labels[picks]))
     return made, texts

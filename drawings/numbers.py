@@ -30,7 +30,8 @@ import math
 import numpy as np
 from PIL import Image
 
-from drawings import STYLES, in_style, ink_crop, on_a_page, photographed, png_bytes, scaled
+import pen
+from drawings import STYLES, in_style, on_a_page, photographed, png_bytes, scaled
 
 SPACINGS = ("apart", "close", "touching")
 SIGNS = {".": "a decimal point", ",": "a comma", "-": "a minus"}
@@ -89,8 +90,8 @@ def written_number(digits: list[np.ndarray], rng: np.random.Generator,
 def written(digit: np.ndarray, height: float) -> np.ndarray:
     """`digit`'s ink scaled to about `height` px tall, cut to its ink box. The blank
     border added before scaling lets the strokes' edges fade out as drawn ones do."""
-    ink = ink_crop(digit)
-    return ink_crop(scaled(np.pad(ink, 1), height / ink.shape[0]))
+    ink = pen.cut(digit)
+    return pen.cut(scaled(np.pad(ink, 1), height / ink.shape[0]))
 
 
 def next_left(rows: np.ndarray, previous: tuple, ink: np.ndarray, spacing: str,

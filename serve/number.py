@@ -312,22 +312,13 @@ def punctuation(ink: np.ndarray, number: lines.Line, runs: list[tuple[int, int]]
             if below_feet > COMMA_BELOW * size and height <= COMMA * size:
                 signs.append(Sign(",", place, (start, stop)))
             elif (below_feet >= -POINT_RISE * size and height <= POINT * size
-                  and (ink_box_of(drawn) > lines.INKED).mean() >= POINT_FILL):
+                  and (pen.cut(drawn, lines.INKED) > lines.INKED).mean() >= POINT_FILL):
                 signs.append(Sign(".", place, (start, stop)))
         elif place == 0 and height <= MINUS_HEIGHT * size and width >= max(MINUS_WIDTH * size, 2 * height):
             _, first_top, _, first_height = boxes[0]
             if first_top + first_height / 4 <= top + height / 2 <= first_top + 3 * first_height / 4:
                 signs.append(Sign("-", place, (start, stop)))
     return signs
-
-
-def ink_box_of(ink: np.ndarray) -> np.ndarray:
-    """`ink` cut to the box of its inked pixels (all of it if none is)."""
-    inked = ink > lines.INKED
-    if not inked.any():
-        return ink
-    rows, cols = np.flatnonzero(inked.any(axis=1)), np.flatnonzero(inked.any(axis=0))
-    return ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
 
 
 def blanked(ink: np.ndarray, columns: list[tuple[int, int]]) -> np.ndarray:
@@ -359,7 +350,7 @@ def sharp_field(ink: np.ndarray, number: lines.Line, box: lines.Box) -> np.ndarr
     cut = ink[math.floor(top):math.ceil(top + height), math.floor(left):math.ceil(left + width)]
     if not (cut > lines.INKED).any():  # faint ink the line's resampling made bolder: the line's field is all there is
         return digit_field(number, box)
-    return pen.field(ink_box_of(cut))
+    return pen.field(pen.cut(cut, lines.INKED))
 
 
 def ink_box(number: lines.Line, box: lines.Box) -> tuple[float, float, float, float]:

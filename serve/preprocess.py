@@ -498,15 +498,6 @@ def length_in_picture(starts: np.ndarray, slope: float, height: int, width: int)
     return np.maximum(last - first + 1, 0).astype(np.intp)
 
 
-def crop_to_ink(ink: np.ndarray) -> np.ndarray:
-    """The ink's bounding box."""
-    mask = ink > 0
-    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    if rows.size == 0:
-        raise EmptyDrawing("The drawing is empty: no ink was found.")
-    return ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
-
-
 def without_specks(mask: np.ndarray) -> np.ndarray:
     """A 3x3 median of a binary mask: a pixel stays ink if 5 of the 9 around it are.
 
@@ -580,7 +571,9 @@ def widened(box: tuple[int, int, int, int], by: int, scale: float, size: tuple[i
 
 def from_ink(ink: np.ndarray) -> np.ndarray:
     """The model's input from clean ink: a picture's once cleared, or drawn strokes."""
-    return pen.field(crop_to_ink(ink))
+    if not ink.any():
+        raise EmptyDrawing("The drawing is empty: no ink was found.")
+    return pen.field(ink)
 
 
 def from_bytes(data: bytes) -> np.ndarray:

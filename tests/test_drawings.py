@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from drawings import STYLES, as_canvas, ink_crop, png_bytes
+import pen
+from drawings import STYLES, as_canvas, png_bytes
 from drawings.numbers import GAPS, MOST_OVERLAP, SPACINGS, number_picture, numbers
 from serve import preprocess
 
@@ -62,7 +63,7 @@ def test_each_box_holds_its_digit_left_to_right(one_of_each, spacing):
         ink = decoded_ink(png, STYLES[i % len(STYLES)])
         assert len(boxes) == len(text) and [x for x, _, _, _ in boxes] == sorted(x for x, _, _, _ in boxes)
         for label, (x, y, w, h) in zip(text, boxes):
-            shapes = [ink_crop(image) for image in images]
+            shapes = [pen.cut(image) for image in images]
             seen = [np.asarray(Image.fromarray(ink[y:y + h, x:x + w].astype(np.uint8)).resize(shape.shape[::-1]))
                     for shape in shapes]
             likeness = [np.corrcoef(view.ravel(), shape.ravel())[0, 1] for view, shape in zip(seen, shapes)]

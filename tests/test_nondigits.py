@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import pen
-from drawings import ink_crop, nondigits, styles
+from drawings import nondigits, styles
 from drawings.nondigits import HELD_OUT, KINDS, SHAPES, TRAINED
 from serve import preprocess, strokes
 
@@ -55,7 +55,7 @@ def test_fragments_need_digits_and_are_not_strokes():
 def test_a_fragment_is_no_bar_and_like_no_whole_digit(data):
     rng = np.random.default_rng(3)
     bank = nondigits.digit_bank(data.test_images)
-    wholes = [pen.field(ink_crop(digit.astype(np.float32) / 255)) for digit in data.test_images[-100:]]
+    wholes = [pen.field(digit.astype(np.float32) / 255) for digit in data.test_images[-100:]]
     assert sum(nondigits.digit_like(whole, bank) for whole in wholes) >= 20  # a quarter of test digits are
     for _ in range(50):
         piece = nondigits.fragment(data.test_images, rng, bank)

@@ -7,7 +7,8 @@ import pytest
 from PIL import Image, ImageDraw
 
 from bench.hostile import many_scans, rle_bmp
-from drawings import PAPERS, as_photo, encoded, ink_crop, png_bytes, scaled
+import pen
+from drawings import PAPERS, as_photo, encoded, png_bytes, scaled
 from serve import preprocess
 
 
@@ -164,7 +165,7 @@ def test_a_digit_filling_its_picture_is_not_taken_for_rulings(data):
     """Long straight strokes touching the picture's edges (a 7's bar, a 1, the foot of a
     2), and the faint edges of strokes and curves, are the pen's, not the paper's."""
     for digit in data.test_images[:300]:
-        filling = png_bytes(Image.fromarray(255 - scaled(ink_crop(digit), 8)))
+        filling = png_bytes(Image.fromarray(255 - scaled(pen.cut(digit), 8)))
         ink = preprocess.ink_intensity(preprocess.grey_levels(preprocess.decode(filling)))
         assert np.array_equal(preprocess.without_rulings(ink, preprocess.otsu_threshold(ink) / 4), ink)
 
