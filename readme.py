@@ -70,7 +70,10 @@ def bench_table(results: dict) -> str:
     model, drawn, soak = results["model"], results["drawn_accuracy"], results["soak"]
     return "\n".join([
         f"Measured by `make bench` on {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, {m['os']}, "
-        f"Python {m['python']}; wrk and the servers share the machine, {results['seconds_per_load']} s per load. "
+        f"Python {m['python']}; wrk and the servers share the machine, {results['seconds_per_load']} s per load, "
+        f"one request in {results['requests_per_connection']} that wrk sends asking for its connection to be closed, "
+        "so that connections are opened anew through the run, as nginx opens its own to gunicorn anew (a kept "
+        "connection stays with the worker that accepted it). "
         "This project runs as `make serve` runs it (gunicorn, a worker per core, 2 threads each); "
         "the alternative runs Flask's own threaded server with the same model and preprocessing.",
         "",
