@@ -145,6 +145,15 @@ def test_strokes_whose_box_meets_the_pad_but_whose_ink_does_not_are_an_empty_dra
         preprocess.from_ink(pen.ink_to_frame(drawing))
 
 
+def test_ink_is_cut_to_the_box_of_its_pixels_over_the_threshold():
+    ink = np.zeros((10, 12), np.float32)
+    ink[2, 3], ink[5:7, 4:9] = 0.1, 1  # a faint speck, and a stroke
+    assert pen.cut(ink).shape == (5, 6)  # rows 2-6, columns 3-8
+    assert pen.cut(ink, 0.2).shape == (2, 5)  # the stroke alone
+    blank = np.zeros((4, 4), np.float32)
+    assert pen.cut(blank) is blank  # no ink: all of it
+
+
 def pointer_path(start, end):
     """25 points along a line, to a tenth of a pixel, as a pointer reports them."""
     return np.linspace(start, end, 25).round(1).tolist()
