@@ -161,6 +161,9 @@ def numbers_table(numbers: dict) -> str:
         f"| `/api/number` body: 4 digits | {sent['number_strokes']['bytes']:,} bytes, read "
         f"{sent['number_strokes']['read']} | {sent['number_png']['bytes']:,} bytes, read {sent['number_png']['read']} | | |",
     ]
+    fixed, one = speed["fixed_costs"], predict["1"]
+    shared = fixed["livez_p50_ms"] + fixed["digit_model_ms"]
+    own = {form: one[form]["p50_ms"] - shared for form in ("strokes", "png")}
     w, h = speed["number_png_size"]
     return "\n".join([
         f"Numbers of 2 to 6 MNIST test digits ({', '.join(spacings)}; drawings/numbers.py), read in one process "
@@ -203,6 +206,11 @@ def numbers_table(numbers: dict) -> str:
         f"{sent['predict_strokes']['read']} from the strokes and {sent['predict_png']['read']} from the PNG.",
         f"- The 4 digits: {sent['number_strokes']['truth']} written as strokes on the page's 900×300 number pad; "
         f"test digits {sent['number_png']['truth']} written apart on a {w}×{h} PNG.",
+        f"- What both forms pay, at 1 connection: {fixed['livez_p50_ms']} ms p50 for a request that does nothing "
+        f"(`GET /livez`: HTTP, gunicorn, Bottle) and {fixed['digit_model_ms']} ms for the digit model. Beyond those, "
+        f"a drawing costs {own['strokes']:.2f} ms as strokes and {own['png']:.2f} ms as a PNG "
+        f"({own['png'] / own['strokes']:.1f}×, p50s less the shared {shared:.2f} ms). For 3× in all, a strokes "
+        f"request would take {one['png']['p50_ms'] / 3:.2f} ms, {one['png']['p50_ms'] / 3 - shared:.2f} ms of its own.",
     ])
 
 

@@ -9,7 +9,8 @@
     on a whole page;
   - speed: the page's two ways of sending a drawing, its strokes as JSON or a PNG,
     under wrk against `python -m serve`: /api/predict with a 7 both ways at 1, 4 and
-    16 connections, and /api/number's latency with a 4-digit number both ways.
+    16 connections, and /api/number's latency with a 4-digit number both ways; and
+    what both ways pay: a request that does nothing (/livez) and the digit model alone.
 
 `make bench` measures this with the rest. Run alone, it prints its results, puts them
 into bench/results.json under "numbers" and rewrites the README.
@@ -233,16 +234,31 @@ def speed(data: mnist.Mnist, port: int = PORT) -> dict:
                 print(f"   c={connections}: predict {predict[connections]}", flush=True)
             latency = median_wrk({form: (f"{url}/api/number", 1, *bodies["number", form]) for form in ("strokes", "png")})
             print(f"   c=1: number {latency}", flush=True)
+            nothing = median_wrk({"livez": (f"{url}/livez", 1, None)})["livez"]
     finally:
         stop(process)
-    runs = [*latency.values(), *(run for c in predict.values() for run in (c["strokes"], c["png"]))]
+    runs = [*latency.values(), nothing, *(run for c in predict.values() for run in (c["strokes"], c["png"]))]
     if any(run["non_2xx"] or run["socket_errors"] != "none" for run in runs):
         raise SystemExit(f"error: requests failed under load: {predict} {latency}")
     sent["number_strokes"]["truth"], sent["number_png"]["truth"] = PAD_NUMBER, truth
     return {"predict": predict, "number": latency, "sent": sent,
+            "fixed_costs": {"livez_p50_ms": nothing["p50_ms"], "digit_model_ms": digit_model_ms()},
             "seven_ink_overlap": ink_overlap(seven(), CANVAS),
             "number_png_size": list(preprocess.open_image(number_png).size),
             "bars": {"strokes_over_png": STROKES_OVER_PNG_BAR, "number_p50_ms": NUMBER_P50_BAR_MS}}
+
+
+def digit_model_ms(calls: int = 1000) -> float:
+    """The digit model alone on the seven's 28x28 input, in this process, one onnxruntime
+    thread as a worker has: the median of `calls`. Every prediction pays it, whatever the form."""
+    _, digit_model = served_models()
+    field = preprocess.from_ink(pen.ink_to_frame(strokes.parse(seven())))[None]
+    times = []
+    for _ in range(calls):
+        started = time.perf_counter()
+        digit_model.predict(field)
+        times.append(time.perf_counter() - started)
+    return milliseconds(np.median(times))
 
 
 def answer(url: str, route: str, body: Path, content_type: str) -> dict:
