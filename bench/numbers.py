@@ -239,7 +239,7 @@ def speed(data: mnist.Mnist, port: int = PORT) -> dict:
         stop(process)
     runs = [*latency.values(), nothing, *(run for c in predict.values() for run in (c["strokes"], c["png"]))]
     if any(run["non_2xx"] or run["socket_errors"] != "none" for run in runs):
-        raise SystemExit(f"error: requests failed under load: {predict} {latency}")
+        raise SystemExit(f"error: requests failed under load: {predict} {latency} {nothing}")
     sent["number_strokes"]["truth"], sent["number_png"]["truth"] = PAD_NUMBER, truth
     return {"predict": predict, "number": latency, "sent": sent,
             "fixed_costs": {"livez_p50_ms": nothing["p50_ms"], "digit_model_ms": digit_model_ms()},
