@@ -28,6 +28,10 @@ it is (their probabilities multiplied). The digit model reads such a digit both 
 cut from the line and as cut from the ink as drawn, finer, as MNIST's strokes are.
 A digit cut from touching ink has its neighbours' strokes in its box, which the
 digit model never saw: there the number model alone decides.
+A cut the digit model finds no digit in (a 7 whose short bar the cut left faint) says
+little of which digit it holds: what it gives to no digit, or to several, is spread
+evenly over the ten (`hedged`), so that such a reading weighs in only as far as the
+model finds a digit there.
 A digit's confidence is the number model's probability of that digit in the frame
 where it is surest of it, its share of the ten digits multiplied by the digit model's
 where that reads it too; a number's is the product of its digits', times the digit
@@ -177,7 +181,7 @@ def read(ink: np.ndarray, place: Place, number_model: OnnxModel, digit_model: On
             + [digit_field(number, box) for box in joined]))
     from_line, from_ink, whole_marks = np.split(by_digit_model, [len(alone), 2 * len(alone)])
     both = agreed(peaks[:, :contract.BLANK], alone,
-                  from_line[:, :contract.NOT_A_DIGIT] * from_ink[:, :contract.NOT_A_DIGIT])
+                  hedged(from_line) * hedged(from_ink))
     a_digit = 1 - peaks[:, contract.BLANK]
     digits = [Digit(int(p.argmax()), float(whole * p.max()), p, picture_box(number, box, place), field)
               for p, whole, box, field in zip(both, a_digit, chosen, fields)]
@@ -258,6 +262,14 @@ def agreed(by_numbers: np.ndarray, alone: list[int], by_digits: np.ndarray) -> n
     both[lost] = by_numbers[lost]
     both += 1e-30  # keeps a row of zeros from dividing 0 by 0
     return both / both.sum(axis=1, keepdims=True)
+
+
+def hedged(readings: np.ndarray) -> np.ndarray:
+    """The digit model's readings (rows of its outputs) as ten digits' probabilities,
+    what each gives to no digit or several spread evenly over the ten: a reading sure
+    of no digit is then every digit as likely, and leaves the choice to the others."""
+    digits = readings[:, :contract.NOT_A_DIGIT]
+    return digits + readings[:, contract.NOT_A_DIGIT:].sum(axis=1, keepdims=True) / digits.shape[1]
 
 
 def standing_alone(inked: np.ndarray, boxes: list[lines.Box]) -> list[int]:

@@ -153,3 +153,26 @@ def test_two_models_sure_of_different_digits_leave_the_number_models_reading():
     assert np.allclose(both[2], 0.1)  # nothing read: every digit as likely
     agreeing = number.agreed(np.full((1, 10), 0.1, np.float32), [0], sure(4)[None] * 0.9 + 0.01)
     assert agreeing.argmax() == 4 and np.isclose(agreeing.sum(), 1)
+
+
+def test_a_cut_the_digit_model_finds_no_digit_in_leaves_the_choice_to_the_other_readings():
+    """A 7 whose short bar its cut from the line leaves faint: the digit model finds no
+    digit in that cut (a little more 1 than 7 in what is left) and a 7 in its cut from
+    the ink as drawn; the number model leans to 1. Taken at face value, the faint cut's
+    1:7 odds of 5 to 1 would have made it a 1."""
+    def reading(digits: dict, not_a_digit: float) -> np.ndarray:
+        row = np.zeros(12, np.float32)
+        row[list(digits)] = list(digits.values())
+        row[contract.NOT_A_DIGIT] = not_a_digit
+        return row / row.sum()
+
+    from_line = reading({1: 0.010, 7: 0.002}, not_a_digit=0.985)
+    from_ink = reading({1: 0.09, 7: 0.91}, not_a_digit=0)
+    by_numbers = np.zeros((1, 10), np.float32)
+    by_numbers[0, [1, 7]] = 0.88, 0.12
+    hedged = number.hedged(np.stack([from_line, from_ink]))
+    assert np.allclose(hedged.sum(axis=1), 1)
+    assert hedged[0].max() < 1.2 * hedged[0].min()  # sure of no digit: every digit about as likely
+    assert np.allclose(hedged[1], from_ink[:10])  # sure of a digit: its reading as it is
+    assert number.agreed(by_numbers, [0], hedged[:1] * hedged[1:]).argmax() == 7
+    assert number.agreed(by_numbers, [0], (from_line[:10] * from_ink[:10])[None]).argmax() == 1
