@@ -107,6 +107,12 @@ def datasets(made: dict, batch_size: int, choices: tuple[str, ...], seed: int):
     return train, val
 
 
+def as_they_are(made: dict, batch_size: int, seed: int):
+    """The training pictures shuffled, not augmented: what the last epochs train on."""
+    return tf.data.Dataset.from_tensor_slices(made["train"]).shuffle(
+        len(made["train"][1]), seed=seed, reshuffle_each_iteration=True).batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
 def in_float32(model: keras.Model) -> keras.Model:
     """The same model computing in float32, as it is exported and served."""
     keras.config.set_dtype_policy("float32")
@@ -167,6 +173,9 @@ def main(argv=None):
     parser.add_argument("--precision", choices=("mixed_bfloat16", "float32"), default="mixed_bfloat16",
                         help="mixed_bfloat16 computes in bfloat16 and keeps weights in float32: about a third "
                              "less time a step on CPUs with AMX; the saved model computes in float32")
+    parser.add_argument("--clean-epochs", type=int, default=0,
+                        help="the last epochs train on the pictures as they are, not augmented (measured, not kept: "
+                             "the model then reads drawn digits worse; README)")
     parser.add_argument("--limit", type=int, help="train on the first N images only (quick runs)")
     parser.add_argument("--seed", type=int, default=1, help="fixed seed for weights, shuffling, augmentation")
     parser.add_argument("--augment", default=",".join(augment.CHOSEN),
@@ -177,6 +186,8 @@ def main(argv=None):
     parser.add_argument("--compare", action="store_true",
                         help="a run to compare settings: validation figures only, the test set is not read")
     args = parser.parse_args(argv)
+    if not 0 <= args.clean_epochs < args.epochs:
+        parser.error(f"--clean-epochs: from 0 to one less than --epochs ({args.epochs})")
     data = start_run(args)
     model_path = args.out / contract.DIGITS.keras_file
 
@@ -205,9 +216,13 @@ def main(argv=None):
     print(f"data: {data.source}; training on {train_size}, validating on {val_size}")
 
     started = time.perf_counter()
-    history = model.fit(train, validation_data=val, epochs=args.epochs, callbacks=[
-        keras.callbacks.ModelCheckpoint(model_path, monitor="val_accuracy", save_best_only=True),
-    ])
+    checkpoint = keras.callbacks.ModelCheckpoint(model_path, monitor="val_accuracy", save_best_only=True)
+    augmented_epochs = args.epochs - args.clean_epochs
+    history = model.fit(train, validation_data=val, epochs=augmented_epochs, callbacks=[checkpoint]).history
+    if args.clean_epochs:
+        clean = model.fit(as_they_are(made, args.batch_size, args.seed), validation_data=val,
+                          initial_epoch=augmented_epochs, epochs=args.epochs, callbacks=[checkpoint]).history
+        history = {name: values + clean[name] for name, values in history.items()}
     wall_seconds = time.perf_counter() - started
 
     best = in_float32(keras.models.load_model(model_path))
@@ -221,6 +236,7 @@ def main(argv=None):
     print(f"validation accuracy {validation}, temperature {temperature:.3f}, {wall_seconds / 60:.1f} min")
     if args.compare:
         (args.out / "compare.json").write_text(json.dumps({"augment": list(choices), "epochs": args.epochs,
+                                                           "clean_epochs": args.clean_epochs,
                                                            "val_accuracy": validation, "temperature": temperature,
                                                            "wall_time_seconds": round(wall_seconds, 1)}) + "\n")
         return
@@ -239,8 +255,8 @@ def main(argv=None):
         "test_calibration_error": round(calibration_error(confidences, predicted == data.test_labels), 5),
         "temperature": round(temperature, 4),
         "val_accuracy": validation,
-        "best_val_accuracy": float(max(history.history["val_accuracy"])),
-        "best_epoch": int(np.argmax(history.history["val_accuracy"])) + 1,
+        "best_val_accuracy": float(max(history["val_accuracy"])),
+        "best_epoch": int(np.argmax(history["val_accuracy"])) + 1,
         "epochs": args.epochs,
         "train_size": train_size,
         "val_size": val_size,
@@ -250,12 +266,13 @@ def main(argv=None):
         "seed": args.seed,
         "batch_size": args.batch_size,
         "augment": list(choices),
+        "clean_epochs": args.clean_epochs,
         "learning_rate": args.learning_rate,
         "weight_decay": args.weight_decay,
         "precision": args.precision,
         "data_source": data.source,
         "data_md5": data.md5,
-        "history": {k: [round(float(v), 5) for v in vs] for k, vs in history.history.items()},
+        "history": {k: [round(float(v), 5) for v in vs] for k, vs in history.items()},
         "versions": {"python": platform.python_version(), "tensorflow": tf.__version__,
                      "keras": keras.__version__, "numpy": np.__version__},
     }
