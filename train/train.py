@@ -98,19 +98,23 @@ def datasets(made: dict, batch_size: int, choices: tuple[str, ...], seed: int):
     train_x, train_y = made["train"]
     augment_batch = augment.augmenter(choices)
     pen_input = (train_x, augment.skeletons(train_x)) if "pen" in choices else train_x  # thinning costs time and memory
-    train = (tf.data.Dataset.from_tensor_slices((pen_input, train_y))
-             .shuffle(len(train_x), seed=seed, reshuffle_each_iteration=True)
-             .batch(batch_size)
+    train = (shuffled(pen_input, train_y, batch_size, seed)
              .map(lambda x, y: (augment_batch(x, training=True), y), num_parallel_calls=tf.data.AUTOTUNE)
              .prefetch(tf.data.AUTOTUNE))
     val = tf.data.Dataset.from_tensor_slices(made["val"]).batch(512)
     return train, val
 
 
-def as_they_are(made: dict, batch_size: int, seed: int):
+def shuffled(inputs, labels: np.ndarray, batch_size: int, seed: int) -> tf.data.Dataset:
+    """Training batches, shuffled anew each epoch."""
+    return (tf.data.Dataset.from_tensor_slices((inputs, labels))
+            .shuffle(len(labels), seed=seed, reshuffle_each_iteration=True)
+            .batch(batch_size))
+
+
+def as_they_are(made: dict, batch_size: int, seed: int) -> tf.data.Dataset:
     """The training pictures shuffled, not augmented: what the last epochs train on."""
-    return tf.data.Dataset.from_tensor_slices(made["train"]).shuffle(
-        len(made["train"][1]), seed=seed, reshuffle_each_iteration=True).batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    return shuffled(*made["train"], batch_size, seed).prefetch(tf.data.AUTOTUNE)
 
 
 def in_float32(model: keras.Model) -> keras.Model:
