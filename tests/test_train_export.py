@@ -136,6 +136,15 @@ def test_export_refuses_a_model_that_disagrees_with_keras():
         export.check_parity(Model(), contract.DIGITS, Drifted(), np.zeros((100, 28, 28, 1), np.float32))
 
 
+def test_bfloat16_is_chosen_only_where_the_cpu_has_bfloat16_instructions(tmp_path):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nflags\t\t: fpu sse2 avx2 fma avx512f amx_bf16 amx_tile\n")
+    assert train.fastest_precision(cpuinfo) == "mixed_bfloat16"
+    cpuinfo.write_text("processor\t: 0\nflags\t\t: fpu sse2 avx2 fma\n")
+    assert train.fastest_precision(cpuinfo) == "float32"
+    assert train.fastest_precision(tmp_path / "absent") == "float32"  # not Linux
+
+
 def test_missing_data_directory_is_one_clear_line(tmp_path, capsys):
     with pytest.raises(SystemExit, match=r"^error: MNIST directory .*nowhere does not exist$"):
         train.main(["--data", str(tmp_path / "nowhere"), "--out", str(tmp_path)])
