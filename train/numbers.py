@@ -28,8 +28,9 @@ from keras import layers
 
 import contract
 import lines
+import mnist
 from drawings.numbers import written_number
-from train.train import VALIDATION_SIZE, conv_bn, start_run
+from train.train import conv_bn, start_run
 
 LENGTHS = (1, 2, 3, 4, 5, 6)
 SPACINGS_WRITTEN = ("apart", "close", "touching", "touching")  # touching digits are the hard ones: half the numbers
@@ -118,9 +119,9 @@ def main(argv=None):
     data = start_run(args)
     spec = contract.NUMBERS
 
-    images, labels = data.train_images, data.train_labels
-    train_x, train_y = written_lines(images[:-VALIDATION_SIZE], labels[:-VALIDATION_SIZE], args.numbers, args.seed)
-    val_x, val_y = written_lines(images[-VALIDATION_SIZE:], labels[-VALIDATION_SIZE:],
+    images, labels, held_out = data.train_images, data.train_labels, mnist.VALIDATION_SIZE
+    train_x, train_y = written_lines(images[:-held_out], labels[:-held_out], args.numbers, args.seed)
+    val_x, val_y = written_lines(images[-held_out:], labels[-held_out:],
                                  min(VALIDATION_NUMBERS, max(args.numbers // 10, 60)), args.seed + 1)
     val_truth = ["".join(map(str, number)) for number in val_y]
     model = build_model()

@@ -42,7 +42,6 @@ import mnist
 from drawings import nondigits, styles
 from train import augment, corrections, plots
 
-VALIDATION_SIZE = 5_000
 NON_DIGITS = 8_000  # training pictures of things that are not a digit, all kinds but the held-out ones
 SEVERAL_DIGITS = 4_000  # training pictures of 2 or 3 digits written together
 STYLED_DIGITS = 3_000  # digits drawn as strokes in the styles MNIST lacks (flagged 1s, crossed 7s, ...)
@@ -78,8 +77,8 @@ def examples(data: mnist.Mnist, limit: int | None, seed: int,
     the same split's digits only, as many per digit in both, and in training people's
     corrections, if `learned` holds some. `limit` keeps the first N training digits (quick runs)."""
     images = data.train_images[..., None].astype("float32") / 255
-    cut = len(images) - VALIDATION_SIZE
-    splits = {"train": slice(0, limit or cut), "val": slice(cut, cut + (max(limit // 5, 100) if limit else VALIDATION_SIZE))}
+    cut = len(images) - mnist.VALIDATION_SIZE
+    splits = {"train": slice(0, limit or cut), "val": slice(cut, cut + (max(limit // 5, 100) if limit else mnist.VALIDATION_SIZE))}
     made = {}
     for offset, (name, rows) in enumerate(splits.items()):
         digits, labels = images[rows], data.train_labels[rows]
