@@ -46,7 +46,8 @@ def validation_figures(digits, number_model, data: mnist.Mnist, count: int = mni
                        per_spacing: int = NUMBERS) -> dict:
     """`digits` read on the first `count` validation digits, as they are and drawn, and
     on `per_spacing` numbers of them of each spacing, apart and close."""
-    images, labels = data.train_images[-mnist.VALIDATION_SIZE:][:count], data.train_labels[-mnist.VALIDATION_SIZE:][:count]
+    first = len(data.train_labels) - mnist.VALIDATION_SIZE
+    images, labels = data.train_images[first:first + count], data.train_labels[first:first + count]
     ten = digits.predict(images.astype(np.float32) / 255)[:, :10].astype(np.float64)
     ten /= ten.sum(axis=1, keepdims=True)
     drawn = np.stack([preprocess.from_bytes(png) for png in drawings.canvases(images, seed=0)])
