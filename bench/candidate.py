@@ -18,6 +18,7 @@ README's list of digit models tried and not kept gives these figures.
 
 import argparse
 import sys
+from typing import NamedTuple
 
 import keras
 import numpy as np
@@ -42,21 +43,38 @@ class KerasDigits:
         return self.model(images[..., None].astype(np.float32), training=False).numpy()
 
 
-def validation_figures(digits, number_model, data: mnist.Mnist, count: int = mnist.VALIDATION_SIZE,
-                       per_spacing: int = NUMBERS) -> dict:
-    """`digits` read on the first `count` validation digits, as they are and drawn, and
-    on `per_spacing` numbers of them of each spacing, apart and close."""
+class Validation(NamedTuple):
+    """What every model is measured on, made once: the validation digits, their 28x28
+    inputs once drawn as canvases, and numbers written with them, by spacing."""
+    images: np.ndarray
+    labels: np.ndarray
+    drawn: np.ndarray
+    numbers: dict[str, list[tuple[bytes, str]]]
+
+
+def validation_set(data: mnist.Mnist, count: int = mnist.VALIDATION_SIZE, per_spacing: int = NUMBERS) -> Validation:
+    """The first `count` validation digits, drawn, and `per_spacing` numbers of them
+    written apart and close."""
     first = len(data.train_labels) - mnist.VALIDATION_SIZE
     images, labels = data.train_images[first:first + count], data.train_labels[first:first + count]
-    ten = digits.predict(images.astype(np.float32) / 255)[:, :10].astype(np.float64)
-    ten /= ten.sum(axis=1, keepdims=True)
     drawn = np.stack([preprocess.from_bytes(png) for png in drawings.canvases(images, seed=0)])
-    figures = {"errors": int((ten.argmax(axis=1) != labels).sum()),
-               "log_loss": round(float(-np.log(np.maximum(ten[np.arange(count), labels], 1e-12)).mean()), 4),
-               "drawn_wrong": int((digits.predict(drawn)[:, :10].argmax(axis=1) != labels).sum())}
-    for spacing in ("apart", "close"):
-        figures[f"{spacing}_right"] = sum(read_number(png, (number_model, digits))[0] == truth for png, truth, _
-                                          in numbers(images, labels, per_spacing, NUMBER_SEED, spacing, LENGTHS))
+    written = {spacing: [(png, truth) for png, truth, _
+                         in numbers(images, labels, per_spacing, NUMBER_SEED, spacing, LENGTHS)]
+               for spacing in ("apart", "close")}
+    return Validation(images, labels, drawn, written)
+
+
+def validation_figures(digits, number_model, held: Validation) -> dict:
+    """`digits` read on the validation digits as they are and drawn, and, with the
+    number model, on the numbers written with them."""
+    ten = digits.predict(held.images.astype(np.float32) / 255)[:, :10].astype(np.float64)
+    ten /= ten.sum(axis=1, keepdims=True)
+    of_the_truth = ten[np.arange(len(ten)), held.labels]
+    figures = {"errors": int((ten.argmax(axis=1) != held.labels).sum()),
+               "log_loss": round(float(-np.log(np.maximum(of_the_truth, 1e-12)).mean()), 4),
+               "drawn_wrong": int((digits.predict(held.drawn)[:, :10].argmax(axis=1) != held.labels).sum())}
+    for spacing, written in held.numbers.items():
+        figures[f"{spacing}_right"] = sum(read_number(png, (number_model, digits))[0] == truth for png, truth in written)
     return figures
 
 
@@ -72,8 +90,9 @@ def main(argv=None):
     number_model, served = served_models()
     print(f"of {mnist.VALIDATION_SIZE:,} validation digits: MNIST's read wrong, log-loss over the ten digits, "
           f"drawn read wrong; of {NUMBERS:,} numbers of them: apart, close read right")
+    held = validation_set(data)
     for name, digits in (("served", served), *((path, KerasDigits(path)) for path in args.models)):
-        figures = validation_figures(digits, number_model, data)
+        figures = validation_figures(digits, number_model, held)
         print(f"{name}: {figures['errors']} / {figures['log_loss']:.4f} / {figures['drawn_wrong']} / "
               f"{figures['apart_right']:,} / {figures['close_right']:,}", flush=True)
 
