@@ -67,6 +67,8 @@ MIGRATIONS = [
      # Every correction admitted, by whom and when, for the rate limit; kept WINDOW_SECONDS.
      "CREATE TABLE attempts (client_hash TEXT NOT NULL, at DOUBLE PRECISION NOT NULL)",
      "CREATE INDEX attempts_by_client ON attempts (client_hash, at)"),
+    # Corrections counted by status for anyone who asks, and listed by status for review.
+    ("CREATE INDEX corrections_by_status ON corrections (status, created)",),
 ]
 
 
@@ -128,7 +130,7 @@ class Feedback:
     def listed(self, status: str, limit: int, offset: int = 0) -> list[dict]:
         """Corrections of one status, newest first, `limit` of them after the first
         `offset`: their REVIEWED columns (pictures as bytes)."""
-        with self.database.transaction() as sql:
+        with self.database.transaction(reading=True) as sql:
             cursor = sql(f"SELECT {', '.join(REVIEWED)} FROM corrections WHERE status = ? "
                          "ORDER BY created DESC, id LIMIT ? OFFSET ?", (status, limit, offset))
             return [dict(zip(REVIEWED, row)) for row in cursor.fetchall()]
@@ -140,7 +142,7 @@ class Feedback:
 
     def counts(self) -> dict:
         """How many corrections there are, in all and by status."""
-        with self.database.transaction() as sql:
+        with self.database.transaction(reading=True) as sql:
             counted = dict(sql("SELECT status, COUNT(*) FROM corrections GROUP BY status").fetchall())
         return {"total": sum(counted.values()), **{status: counted.get(status, 0) for status in STATUSES}}
 

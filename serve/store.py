@@ -6,13 +6,15 @@ the ordered list have been applied, and start-up applies the rest in one
 transaction that no other process can enter at the same time (SQLite's write
 lock, a PostgreSQL advisory lock), so two workers starting at once migrate once.
 
-SQLite runs in WAL mode: readers never wait for the writer, and a writer waits
-(busy_timeout) for another process's write instead of failing. Switching a new
-file to WAL needs the file alone, and SQLite does not wait for that, so the switch
-is tried again until it is done or BUSY_SECONDS pass. Every transaction
-takes the write lock as it begins (BEGIN IMMEDIATE): a transaction that read first
-and then wanted to write could not wait for it, and would fail. synchronous=FULL
-syncs each commit to disk, so an acknowledged write outlives even a power cut.
+SQLite runs in WAL mode: readers and the writer never wait for each other, and a
+writer waits (busy_timeout) for another process's write instead of failing.
+Switching a new file to WAL needs the file alone, and SQLite does not wait for
+that, so the switch is tried again until it is done or BUSY_SECONDS pass. Every
+transaction that may write takes the write lock as it begins (BEGIN IMMEDIATE): one
+that read first and then wanted to write could not wait for it, and would fail. A
+transaction that only reads says so, and takes no lock: however many people ask
+how many corrections there are, corrections are still kept. synchronous=FULL syncs
+each commit to disk, so an acknowledged write outlives even a power cut.
 """
 
 import sqlite3
@@ -45,12 +47,13 @@ class Sqlite:
         return self.local.connection
 
     @contextmanager
-    def transaction(self, lock: int | None = None):
+    def transaction(self, lock: int | None = None, reading: bool = False):
         """Yields a function running one statement; commits at the end, rolls back on an
-        error. BEGIN IMMEDIATE already makes every transaction run alone: `lock` is not needed."""
+        error. BEGIN IMMEDIATE already makes every writing transaction run alone: `lock`
+        is not needed. A `reading` one only reads, from the last commit before it."""
         try:
             with self.connection() as connection:
-                connection.execute("BEGIN IMMEDIATE")
+                connection.execute("BEGIN" if reading else "BEGIN IMMEDIATE")
                 yield connection.execute
         except sqlite3.OperationalError as error:  # locked past the timeout, disk full, unreadable file
             raise Unavailable(f"The feedback database ({self.path}) is unavailable: {error}.") from None
@@ -98,10 +101,10 @@ class Postgres:
         self.pool.open(wait=True, timeout=BUSY_SECONDS)
 
     @contextmanager
-    def transaction(self, lock: int | None = None):
+    def transaction(self, lock: int | None = None, reading: bool = False):
         """Yields a function running one statement; commits at the end, rolls back on an
         error. `lock` (a number) is held to the end: transactions holding the same one
-        run one after another."""
+        run one after another. Reading takes no lock here in any case."""
         import psycopg
         from psycopg_pool import PoolTimeout
 

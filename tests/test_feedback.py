@@ -24,7 +24,7 @@ import requests
 from PIL import Image
 
 from drawings import as_photo, canvases, encoded
-from serve.feedback import MIGRATIONS
+from serve.feedback import MIGRATIONS, open_feedback
 from serve.store import Sqlite, migrate
 from tests.conftest import ROOT, SERVE_PYTHON, RunningServer
 
@@ -109,6 +109,20 @@ def test_processes_starting_at_once_migrate_a_new_database_once(postgres, tmp_pa
         assert read.rows("SELECT version FROM schema_version") == [{"version": len(MIGRATIONS)}]
         assert read.rows("SELECT COUNT(*) AS n FROM corrections") == [{"n": 0}]
 
+
+
+def test_a_reader_holds_no_writer_back(tmp_path):
+    """Counting and listing corrections take no lock: a correction is kept while they
+    read (were they to take the write lock, it would wait for the busy timeout, 10 s)."""
+    corrections = open_feedback(tmp_path)
+    with concurrent.futures.ThreadPoolExecutor(1) as writer:  # its own connection, as another worker's
+        with corrections.database.transaction(reading=True) as sql:
+            assert sql("SELECT COUNT(*) FROM corrections").fetchone() == (0,)
+            assert writer.submit(corrections.admit, corrections.client_hash("a"), 5).result(timeout=3) == 0
+    corrections.close()
+    with contextlib.closing(sqlite3.connect(tmp_path / "feedback.sqlite3")) as connection:
+        indexes = {name for name, in connection.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert "corrections_by_status" in indexes
 
 
 def test_connections_opening_a_new_sqlite_file_at_once_all_get_in(tmp_path):
