@@ -134,6 +134,25 @@ def test_upload_and_drop_an_image(page, data, tmp_path):
     expect(page.locator("#reading")).to_have_text(str(data.test_labels[1]))
 
 
+def test_drawing_while_a_photo_decodes_keeps_the_drawing(page, data, tmp_path):
+    """A photo that is still decoding when the person starts to draw is dropped: it
+    neither wipes the stroke under the pointer nor replaces the drawing once decoded."""
+    page.evaluate("""() => {
+        const decode = window.createImageBitmap;  // a phone's large photo: half a second to decode
+        window.createImageBitmap = (...args) => new Promise(wait => setTimeout(wait, 500)).then(() => decode(...args));
+    }""")
+    problems = problems_of(page)
+    photo = tmp_path / "two.png"
+    photo.write_bytes(png_bytes(as_canvas(data.test_images[1], np.random.default_rng(1), "black-on-white")))
+    assert data.test_labels[1] == 2
+    page.set_input_files("#upload", str(photo))
+    draw(page, DIGITS[7], 0.2, 0.15, 0.6)
+    page.wait_for_timeout(1000)  # the photo has decoded by now
+    expect(page.locator("#reading")).to_have_text("7")
+    assert page.evaluate("() => document.body.classList.contains('busy')") is False
+    assert problems == []
+
+
 def sideways_phone_photo(digit: np.ndarray, orientation: int) -> tuple[Image.Image, bytes]:
     """`digit` large on noisy grey paper, 3000x4000 as seen, and the JPEG a phone would
     store of it: pixels turned, an EXIF Orientation (6 or 8) telling viewers how to turn
@@ -279,11 +298,14 @@ def test_controls_are_labelled_and_reachable_by_keyboard(page):
         expect(page.get_by_role("button", name=name)).to_be_visible()
     expect(page.get_by_label("Upload")).to_be_attached()
     expect(page.get_by_role("status")).to_have_attribute("aria-live", "polite")
-    focused = []
+    focused, upload_outline = [], None
     for _ in range(5):
         page.keyboard.press("Tab")
         focused.append(page.evaluate("() => document.activeElement.id"))
+        if focused[-1] == "upload":  # hidden: its label, the button people see, shows where focus is
+            upload_outline = page.evaluate("() => getComputedStyle(document.querySelector('label[for=upload]')).outlineStyle")
     assert {"undo", "clear", "predict", "upload"} <= set(focused)
+    assert upload_outline == "solid"
 
 
 def test_desktop_screenshot_light_and_dark(browser, server, screenshots):

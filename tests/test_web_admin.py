@@ -62,6 +62,20 @@ def test_a_pending_correction_is_shown_with_its_picture_accepted_and_leaves_the_
     assert problems == []
 
 
+def test_reviewing_by_keyboard_goes_on_to_the_next_correction(admin_page, server):
+    page = admin_page
+    older, newer = send_one(server), send_one(server)
+    sign_in(page, server)
+    accept = page.get_by_role("button", name=f"Accept correction 1 ({newer[:6]})")
+    accept.focus()
+    page.keyboard.press("Enter")
+    expect(page.locator(f'.correction[data-id="{newer}"]')).to_have_count(0)
+    focused = page.evaluate("() => [document.activeElement.closest('.correction')?.dataset.id,"
+                            "       document.activeElement.textContent]")
+    assert focused == [older, "Accept"]  # the next one, newest first, in the reviewed one's place
+    expect(page.get_by_role("checkbox", name=f"Select correction 1 ({older[:6]})")).to_be_attached()
+
+
 def test_a_wrong_token_is_asked_for_again(admin_page, server):
     page = admin_page
     sign_in(page, server, "not-the-token")

@@ -72,6 +72,11 @@ def test_a_number_is_corrected_by_typing_it(page, server, screenshots):
     expect(page.locator("#reading")).to_have_text("2026")
     expect(page.locator("#correct-digit")).to_be_hidden()
     field = page.get_by_role("textbox", name="Wrong? Tell it the right one:")
+    field.fill("20288")
+    field.press("Control+z")  # the field's own undo and Escape: the drawing and its answer stay
+    field.press("Escape")
+    expect(page.locator("#reading")).to_have_text("2026")
+    expect(field).to_be_visible()
     field.fill("2028")
     page.screenshot(path=screenshots / "feedback-number.png")
     with page.expect_request("**/api/feedback") as sent:

@@ -67,7 +67,11 @@ function item(correction) {
   fact(facts, "Model", correction.model);
   fact(facts, "Sent", when.format(new Date(correction.created * 1000)));
   fact(facts, "Id", correction.id);
+  // Each control named for its correction: a screen reader's list of them tells them apart.
+  const which = `correction ${correction.label} (${correction.id.slice(0, 6)})`;
+  node.querySelector(".select span").textContent = `Select ${which}`;
   for (const button of node.querySelectorAll(".actions button")) {
+    button.setAttribute("aria-label", `${button.textContent} ${which}`);
     button.addEventListener("click", () => review([correction.id], button.dataset.status));
   }
   return node;
@@ -105,11 +109,16 @@ async function load() {
 }
 
 async function review(ids, status) {
+  const place = [...document.querySelectorAll(".correction")].indexOf(document.activeElement.closest(".correction"));
   try {
     await call("/api/admin/review", {
       method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ ids, status }),
     });
     await load();
+    // The reviewed correction's button is gone: focus goes on to the one now in its place, not back to the top.
+    const items = document.querySelectorAll(".correction");
+    const next = items[Math.min(place, items.length - 1)]?.querySelector(".actions button") ?? $("#counts");
+    if (place >= 0) next.focus();
   } catch (error) {
     show(error);
   }

@@ -61,6 +61,7 @@ let mode = "digit";
 const strokes = [];
 let drawingPointer = null;
 let uploaded = null;     // {bitmap, body, size} of an uploaded image: shown on the pad, sent to the server
+let padChanges = 0;      // strokes begun and photos chosen: a photo still decoding when the pad changes is dropped
 let predictTimer = null;
 let inFlight = null;     // AbortController of the request being answered
 let found = [];          // the digits of the number shown, each box in fractions of the picture read
@@ -165,6 +166,7 @@ pad.addEventListener("pointerdown", (event) => {
   event.preventDefault();
   pad.setPointerCapture(event.pointerId);
   drawingPointer = event.pointerId;
+  padChanges++;
   if (uploaded) { uploaded = null; strokes.length = 0; }
   forgetBoxes();
   strokes.push([padPoint(event, pad.getBoundingClientRect())]);
@@ -320,10 +322,16 @@ async function uploadBody(file, bitmap) {
 
 async function predictUpload(file) {
   if (!file) return;
+  const upload = ++padChanges;
   document.body.classList.add("busy");  // a large photo takes a moment to decode
   // An image the browser cannot show still goes to the server, which says why it is refused.
   const bitmap = await createImageBitmap(file, { imageOrientation: "from-image" }).catch(() => null);
-  uploaded = bitmap ? { bitmap, body: await uploadBody(file, bitmap), size: sentSize(bitmap) } : { body: file };
+  const body = bitmap ? await uploadBody(file, bitmap) : file;
+  if (upload !== padChanges) {  // drawn on, or another photo chosen, while this one was decoding: dropped
+    if (drawingPointer !== null || strokes.length) document.body.classList.remove("busy");
+    return;
+  }
+  uploaded = bitmap ? { bitmap, body, size: sentSize(bitmap) } : { body };
   strokes.length = 0;
   forgetBoxes();
   render();
@@ -628,7 +636,9 @@ for (const radio of document.querySelectorAll('input[name="mode"]')) {
   radio.addEventListener("change", () => setMode(radio.value));
 }
 
+// Keys for the pad, not for a field being typed in: there Escape and Ctrl+Z are the field's.
 document.addEventListener("keydown", (event) => {
+  if (event.target.closest("input:not([type=radio]):not([type=checkbox]), textarea")) return;
   if (event.key === "Escape") clear();
   else if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "z") {
     event.preventDefault();
