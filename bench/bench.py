@@ -41,7 +41,7 @@ import contract
 import mnist
 import readme
 from bench import slow_clients
-from bench.hostile import bad_inputs, costly_numbers
+from bench.hostile import bad_inputs, costly_batch, costly_numbers
 from bench.soak import mixed_requests, process_stat, read_right, resident_kib, soak, worker_pids
 from drawings import LIGHTS, PAPERS, as_photo, canvases, on_a_page, png_bytes
 from serve import preprocess
@@ -285,7 +285,8 @@ def cpu_seconds(pids: list[int]) -> float:
 
 def costly_requests(port: int, valid_png: bytes) -> dict:
     """CPU-seconds the workers spend on each hostile input, sent alone to an idle service
-    (to /api/predict, and to /api/number with the drawings that cost its reader most);
+    (to /api/predict, to /api/number with the drawings that cost its reader most, and
+    the batch that costs the most);
     then the workers' memory after 200 of the largest pictures accepted and 200 of the
     1x16,777,216 PNG strip, 8 at a time."""
     print("== costly requests", flush=True)
@@ -296,7 +297,8 @@ def costly_requests(port: int, valid_png: bytes) -> dict:
         workers = worker_pids(process.pid)
         costs = {}
         for route, inputs in (("/api/predict", bad_inputs(valid_png)),
-                              ("/api/number", bad_inputs(valid_png) + costly_numbers())):
+                              ("/api/number", bad_inputs(valid_png) + costly_numbers()),
+                              ("/api/predict/batch", costly_batch())):
             for name, request, status in inputs:
                 before = cpu_seconds(workers)
                 answer = requests.post(url + route, timeout=60, **request)

@@ -96,6 +96,19 @@ def costly_numbers() -> list:
     ]
 
 
+def costly_batch() -> list:
+    """(name, request keyword arguments, expected status) of the batch that costs the
+    most to read: as many pictures as a batch holds, each small and noisy, so each is
+    read as a photo (its light fitted), whose cost does not shrink with its size."""
+    rng = np.random.default_rng(0)
+    pictures = []
+    for _ in range(64):
+        grey = rng.integers(0, 30, (64, 64))
+        grey[16:48, 21:32] += 225  # a stroke, on noise
+        pictures.append(base64.b64encode(png_bytes(Image.fromarray(grey.astype(np.uint8)))).decode())
+    return [("a batch of 64 small noisy photos", dict(json={"images": pictures}), 200)]
+
+
 def many_scans(picture: Image.Image, scans: int) -> bytes:
     """A progressive JPEG followed by `scans` tiny extra scans: each a few bytes, each
     one more walk over every block of the picture for a decoder that reads them all."""

@@ -5,7 +5,7 @@
                                    bytes, multipart form field "image", or JSON strokes
                                    (serve/strokes.py: the pen's path, nothing to decode);
                                    the answer's verdict says whether it is one digit
-    POST /api/predict/batch        JSON {"images": [...]}, up to 256, one model call
+    POST /api/predict/batch        JSON {"images": [...]}, up to 64, one model call
     POST /api/number               a written number (the same bodies as /api/predict): its
                                    digits, each with its box and input (serve/number.py)
     POST /api/feedback             a correction: a drawing (JSON image or strokes) and what it
@@ -56,22 +56,28 @@ MAX_ADMIN_PAGE = 100
 MAX_REVIEWED = 1000  # ids in one review call
 SERVE_DIR = Path(__file__).resolve().parent
 WEB_DIR = SERVE_DIR.parent / "web"
-MAX_BATCH = 256
-MAX_BATCH_PIXELS = 16_000_000  # decoded pixels of a whole batch: about 0.5 CPU-second at the most
+# A picture costs about 30 ns a pixel to read, and at least 3 ms (a clean drawing) to 15 ms
+# (one read as a photo, whose light is fitted): a batch costs at most about a CPU-second.
+MAX_BATCH = 64
+MAX_BATCH_PIXELS = 16_000_000  # decoded pixels of a whole batch
 IMAGE_TYPES = {"image/png", "image/jpeg", "image/webp", "image/gif", "image/bmp", "image/x-ms-bmp"}
 STATUS_OF = {preprocess.UnsupportedImage: 415, preprocess.ImageTooLarge: 413, preprocess.EmptyDrawing: 422,
              number.TooManyMarks: 422, number.NoDigits: 422}
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+COUNTED_METHODS = SAFE_METHODS | {"POST", "DELETE"}  # any other method is counted as "other": one series, not one each
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 # What a correction may say was drawn: a number as written (number.MAX_DIGITS digits at most), or no digit.
 LABEL = re.compile(r"-?[0-9]+(?:[.,][0-9]+)*|not a digit")
 CLIENT_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
 CORRECTION_ID = re.compile(r"[0-9a-f]{32}")
 MAX_CLAIM = 64  # characters of what the page says the model read, and which model
-PNG_MODES = {"1", "L", "LA", "I", "I;16", "P", "RGB", "RGBA"}  # Pillow writes these as PNG as they are
+PNG_MODES = {"1", "L", "LA", "I;16", "P", "RGB", "RGBA"}  # Pillow writes these as PNG as they are
 SECURITY_HEADERS = {
-    "X-Content-Type-Options": "nosniff",  # the page loads nothing from elsewhere: refuse anything else
-    "Content-Security-Policy": "default-src 'self'; img-src 'self' data: blob:; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    # The page loads nothing from elsewhere and shows its pictures as data URLs: refuse anything else.
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; "
+                               "base-uri 'none'; form-action 'self'",
+    "Referrer-Policy": "no-referrer",  # nothing the page asks for needs to know where it was asked from
 }
 access_log = logging.getLogger("serve.access")
 error_log = logging.getLogger("serve.error")
@@ -119,7 +125,8 @@ def create_app(model_path, corrections: feedback.Feedback, web_dir=WEB_DIR, max_
     app.get("/healthz", callback=lambda: {"status": "ok", "model": app.config["reader.model_id"]})
     app.get("/metrics", callback=prometheus_metrics)
     app.get("/", callback=lambda: bottle.static_file("index.html", root=str(web_dir)))
-    app.get("/<path:re:(?!api/).+>", callback=lambda path: bottle.static_file(path, root=str(web_dir)))
+    # The review page is served at /admin alone, and only when reviewing is on.
+    app.get("/<path:re:(?!api/|admin\\.html$).+>", callback=lambda path: bottle.static_file(path, root=str(web_dir)))
     return app
 
 
@@ -184,7 +191,8 @@ def finish():
         response.set_header(name, value)
     seconds = time.perf_counter() - request.environ["reader.started"]
     route = request.environ["bottle.route"].rule if "bottle.route" in request.environ else "(none)"
-    labels = {"route": route, "method": request.method, "status": str(response.status_code)}
+    method = request.method if request.method in COUNTED_METHODS else "other"
+    labels = {"route": route, "method": method, "status": str(response.status_code)}
     metrics.REQUESTS.labels(**labels).inc()
     metrics.REQUEST_SECONDS.labels(**labels).observe(seconds)
     if access_log.isEnabledFor(logging.INFO):
@@ -362,7 +370,7 @@ def uploaded_file(field: str) -> bytes:
 
 
 def batch_images() -> list[bytes]:
-    """The images of a batch call: JSON {"images": [...]}, 1 to 256 of them."""
+    """The images of a batch call: JSON {"images": [...]}, 1 to MAX_BATCH of them."""
     if media_type() != "application/json":
         abort(415, 'Send the batch as JSON: {"images": [...]}.')
     images = parse_json(read_body()).get("images")
@@ -471,8 +479,8 @@ def reading(drawn: bytes | pen.Strokes, label: str) -> dict:
 
 
 def plain_png(picture: bytes) -> bytes:
-    """The picture as the server decoded it (upright; a JPEG at the reduced scale it is
-    read at, 256 px a side or more) as a PNG of its pixels alone: the EXIF of a phone
+    """The picture as the server decoded it (upright; a large JPEG at the reduced scale
+    it is read at, preprocess.DETAIL_SIDE px on its longer side or more) as a PNG of its pixels alone: the EXIF of a phone
     (where, when, which phone), colour profiles and text are left behind."""
     def encode():
         with preprocess.decode(picture) as image:
@@ -546,8 +554,8 @@ def query_number(name: str, default: int, most: int | None) -> int:
     text, least = request.query.get(name), 1 if most else 0
     if text is None:
         return default
-    if not text.isdecimal() or not least <= int(text) <= (most or 2**62):
-        abort(400, f'"{name}" must be a whole number from {least}' + (f" to {most}." if most else "."))
+    if not re.fullmatch("[0-9]{1,18}", text) or not least <= int(text) <= (most or 2**62):
+        abort(400, f'"{name}" must be a whole number from {least} to {most or 2**62}.')
     return int(text)
 
 

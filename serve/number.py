@@ -49,7 +49,7 @@ import numpy as np
 import contract
 import lines
 import pen
-from serve import preprocess, strokes
+from serve import preprocess
 from serve.model import OnnxModel
 
 MAX_DIGITS = 20

@@ -60,6 +60,7 @@ def test_without_the_token_reviewing_is_not_there():
     """A server without ADMIN_TOKEN: the page and its routes are 404, whatever is sent."""
     off = RunningServer("--workers", "1", env={"ADMIN_TOKEN": ""}).wait_healthy()
     try:
+        assert requests.get(off.url + "/admin.html").status_code == 404  # nor is the page's file served
         for answer in (requests.get(off.url + "/admin"), requests.get(off.url + CORRECTIONS, headers=AS_ADMIN),
                        requests.get(off.url + CORRECTIONS), requests.post(
                            off.url + REVIEW, json={"ids": ["0" * 32], "status": "accepted"}, headers=AS_ADMIN)):

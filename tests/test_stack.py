@@ -5,6 +5,7 @@ runs it in Docker, which these machines lack: its parts are checked against each
 other, and its rendering of the template is checked by nginx itself.
 """
 
+import base64
 import json
 import os
 import re
@@ -192,6 +193,17 @@ def test_a_burst_past_the_rate_limit_is_answered_429_in_json():
     assert_json_error(answers[-1], 429)
     assert answers[-1].headers["Retry-After"] == "1"
     assert 'limiting requests, excess' in output
+
+
+def test_batches_have_a_tighter_limit_than_other_requests(running_stack, drawing):
+    """However generous the limit on requests, a client's batches pass one a second
+    (three at once): each may cost the service a CPU-second."""
+    one = {"images": [base64.b64encode(drawing[0]).decode()]}
+    answers = [requests.post(running_stack.url + "/api/predict/batch", json=one, timeout=30) for _ in range(6)]
+    statuses = [answer.status_code for answer in answers]
+    assert statuses[:3] == [200] * 3 and statuses.count(429) >= 2, statuses
+    assert_json_error(answers[-1], 429)
+    assert post_png(running_stack.url, drawing[0]).status_code == 200  # a single drawing still passes
 
 
 def test_a_forged_x_forwarded_for_does_not_escape_the_services_limit_of_corrections():
