@@ -59,6 +59,9 @@ def test_the_served_model_is_measured_on_the_held_out_corrections(data, tmp_path
     assert report["served_holdout_accuracy"] > 0.95  # MNIST training digits: the served model reads them
     assert report["holdout_accuracy"] == pytest.approx(float((learned.holdout_y == 0).mean()))
     assert 0.99 < report["served_test_accuracy"] < 1
+    nothing_served = corrections.report(learned, always_zero, tmp_path)  # a fresh folder: nothing to compare with
+    assert nothing_served["holdout_accuracy"] == report["holdout_accuracy"]
+    assert not {"served_model", "served_test_accuracy", "served_holdout_accuracy"} & set(nothing_served)
 
 
 @pytest.mark.parametrize("content", [b"", b"not a zip", None])

@@ -83,20 +83,22 @@ def as_arrays(pairs: list[tuple[np.ndarray, int]], repeats: int) -> tuple[np.nda
     return np.repeat(images, repeats, axis=0), np.repeat(labels, repeats)
 
 
-def report(learned: Corrections, new_probabilities: np.ndarray) -> dict:
+def report(learned: Corrections, new_probabilities: np.ndarray, artifacts: Path = contract.ARTIFACTS) -> dict:
     """What metrics.json says of the corrections: the snapshot's sha256, how many were
-    used, and how the new model and the served one (the files in artifacts/, which
-    export has not replaced yet) read the held-out ones; the served one's MNIST test
-    accuracy is its card's, beside the new model's own in metrics.json."""
-    served = contract.ARTIFACTS / contract.DIGITS.onnx_file
-    card = json.loads(served.with_name(contract.DIGITS.card_file).read_text())
+    used, and how the new model reads the held-out ones, beside the served one (the
+    files in `artifacts`, which export has not replaced yet; left out where none is
+    served there); the served one's MNIST test accuracy is its card's, beside the new
+    model's own in metrics.json."""
     report = {"sha256": learned.sha256, "training_examples": len(learned.train_y) // WEIGHT, "weight": WEIGHT,
-              "holdout_examples": len(learned.holdout_y), "left_out": learned.left_out,
-              "served_model": card["sha256"][:12], "served_test_accuracy": card["test_accuracy"]}
+              "holdout_examples": len(learned.holdout_y), "left_out": learned.left_out}
+    served, card_path = artifacts / contract.DIGITS.onnx_file, artifacts / contract.DIGITS.card_file
+    card = json.loads(card_path.read_text()) if served.is_file() and card_path.is_file() else None
+    if card:
+        report |= {"served_model": card["sha256"][:12], "served_test_accuracy": card["test_accuracy"]}
     if len(learned.holdout_y):
-        session = onnxruntime.InferenceSession(served, providers=["CPUExecutionProvider"])
-        feed = {contract.DIGITS.input_name: learned.holdout_x}
-        served_probabilities = session.run([contract.DIGITS.output_name], feed)[0]
         report["holdout_accuracy"] = float((new_probabilities.argmax(axis=1) == learned.holdout_y).mean())
+    if len(learned.holdout_y) and card:
+        session = onnxruntime.InferenceSession(served, providers=["CPUExecutionProvider"])
+        served_probabilities = session.run([contract.DIGITS.output_name], {contract.DIGITS.input_name: learned.holdout_x})[0]
         report["served_holdout_accuracy"] = float((served_probabilities.argmax(axis=1) == learned.holdout_y).mean())
     return report
