@@ -14,6 +14,8 @@ any size: a line is as wide as the number.
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 
 
@@ -44,7 +46,7 @@ PLOTS = ("confusion-matrix", "training-curves", "reliability")  # PNGs training 
 # mean what they say, so the thresholds are plain odds, not tuned: serve answers with
 # them, export and the benchmarks measure how often each verdict is given.
 REFUSED_BELOW = 0.5  # the ten digits' probability together: under it, "not a digit" or "several digits"
-UNSURE_BELOW = 0.8  # the likeliest digit's probability (or a whole number's): under it, "unsure"
+UNSURE_BELOW = 0.8  # the likeliest digit's probability of the twelve (or a whole number's): under it, "unsure"
 VERDICTS = ("digit", "unsure", "not a digit", "several digits")
 
 
@@ -54,3 +56,17 @@ def verdict(probabilities) -> str:
     if sum(digits) < REFUSED_BELOW:
         return "several digits" if probabilities[SEVERAL_DIGITS] > probabilities[NOT_A_DIGIT] else "not a digit"
     return "digit" if max(digits) >= UNSURE_BELOW else "unsure"
+
+
+def shares(verdicts: list[str]) -> dict[str, float]:
+    """The share of `verdicts` that is each verdict, as export and the benchmarks report them."""
+    return {name: round(verdicts.count(name) / len(verdicts), 5) for name in VERDICTS}
+
+
+def calibration_error(confidences: np.ndarray, correct: np.ndarray, bins: int = 15) -> float:
+    """Expected calibration error: the gap between confidence and accuracy, averaged
+    over equal-width confidence bins, weighted by how many answers fall in each."""
+    which = np.minimum((confidences * bins).astype(int), bins - 1)
+    gaps = [abs(confidences[which == b].mean() - correct[which == b].mean()) * (which == b).sum()
+            for b in range(bins) if (which == b).any()]
+    return float(sum(gaps) / len(confidences))

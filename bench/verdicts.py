@@ -25,10 +25,9 @@ from bench.bench import RESULTS
 from drawings import canvases, nondigits, png_bytes
 from drawings.numbers import SPACINGS, number_picture
 from serve import preprocess
-from train.train import calibration_error
 
-SEED = 2026  # training used seeds 1 and 2 (`--seed` and one more for validation); export uses 0
-COUNT = 1000  # drawings of each kind of set
+SEED = 2026  # not one of drawings.TRAINING_SEEDS
+COUNT = 1000  # non-digits of each set, and pictures of 2 or 3 digits (every test digit is drawn)
 
 
 def verdicts_of(session: onnxruntime.InferenceSession, fields: list[np.ndarray]) -> tuple[list[str], np.ndarray]:
@@ -38,10 +37,6 @@ def verdicts_of(session: onnxruntime.InferenceSession, fields: list[np.ndarray])
     return [contract.verdict(p) for p in probabilities], probabilities
 
 
-def shares(verdicts: list[str]) -> dict[str, float]:
-    return {verdict: round(verdicts.count(verdict) / len(verdicts), 5) for verdict in contract.VERDICTS}
-
-
 def measure(data: mnist.Mnist, count: int = COUNT) -> dict:
     session = onnxruntime.InferenceSession(contract.ARTIFACTS / contract.DIGITS.onnx_file,
                                            providers=["CPUExecutionProvider"])
@@ -49,14 +44,15 @@ def measure(data: mnist.Mnist, count: int = COUNT) -> dict:
     verdicts, probabilities = verdicts_of(session, drawn)
     digits = probabilities[:, :contract.NOT_A_DIGIT] / probabilities[:, :contract.NOT_A_DIGIT].sum(axis=1, keepdims=True)
     right = digits.argmax(axis=1) == data.test_labels
-    results = {"drawn test digits": {"pictures": len(drawn), **shares(verdicts), "right": round(float(right.mean()), 5),
-                                     "calibration_error": round(calibration_error(digits.max(axis=1), right), 5)}}
+    results = {"drawn test digits": {"pictures": len(drawn), **contract.shares(verdicts),
+                                     "right": round(float(right.mean()), 5),
+                                     "calibration_error": round(contract.calibration_error(digits.max(axis=1), right), 5)}}
     for name, kinds in (("non-digits, kinds trained on", nondigits.TRAINED),
                         ("non-digits, kinds held out", nondigits.HELD_OUT)):
         fields, names = nondigits.fields(count, SEED, kinds, data.test_images)
         verdicts, _ = verdicts_of(session, list(fields))
         refused = np.array([verdict in ("not a digit", "unsure") for verdict in verdicts])
-        results[name] = {"pictures": count, **shares(verdicts),
+        results[name] = {"pictures": count, **contract.shares(verdicts),
                          "by_kind": {kind: round(float(refused[[n == kind for n in names]].mean()), 3)
                                      for kind in kinds}}
     rng = np.random.default_rng(SEED)
@@ -66,7 +62,7 @@ def measure(data: mnist.Mnist, count: int = COUNT) -> dict:
         picture, _ = number_picture(list(data.test_images[picks]), rng, SPACINGS[i % len(SPACINGS)], "black-on-white")
         pictures.append(preprocess.from_bytes(png_bytes(picture)))
     verdicts, _ = verdicts_of(session, pictures)
-    results["2 or 3 digits on the digit pad"] = {"pictures": count, **shares(verdicts)}
+    results["2 or 3 digits on the digit pad"] = {"pictures": count, **contract.shares(verdicts)}
     return results
 
 

@@ -46,7 +46,7 @@ class Variation(NamedTuple):
     wobble: float  # of the unit box: a smooth warp's amplitude, a hand's unsteadiness
     offset: float  # of the unit box: how far each stroke strays on its own (sd)
     size: tuple[float, float]  # the drawing's longer side, of the pad's
-    brush: tuple[float, float]  # px on a PAD px pad: the page's brush is about 1/14..1/8 of it
+    brush: tuple[float, float]  # px on a PAD px pad: the page's own is 15 (web/app.js), other pens thinner or bolder
     thickest: float  # of the drawing's longer side: a brush any wider blots the shape out
     step: tuple[float, float]  # px on a PAD px pad between the points a pointer reports
 

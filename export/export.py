@@ -9,18 +9,21 @@ the ten digits, "not a digit" and "several digits"; the number model takes `line
 4 px, the ten digits and the blank.
 
 The conversion is checked, not trusted: ONNX and Keras must agree on every output
-for all 10,000 test images and non-digits made from test digits, and on every frame
-of the lines of numbers written with test digits (max |p_onnx - p_keras| < 1e-4,
-same argmax on >= 99.99%), or export fails. The digit model's card says how often each
-verdict (contract.verdict) is given to test digits and to test non-digits, and
-carries what its training measured, for the page's model card.
+for MNIST's 5,000 validation digits, all 10,000 test images and non-digits made from
+test digits, and on every frame of the lines of numbers written with test digits
+(max |p_onnx - p_keras| < 1e-4, same argmax on >= 99.99%), or export fails. The digit
+model's card says how often each verdict (contract.verdict) is given to test digits
+and to test non-digits, and carries what its training measured, for the page's model
+card.
 
-Nor is a worse model served by accident: a digit model whose test accuracy in
-onnxruntime is more than 0.05 points below the served one's (the accuracy in the
-card beside the ONNX file it would replace, when that card describes that file) is
-refused, unless --allow-worse. Both models are converted and checked in a staging
-folder inside the artifacts folder, and moved over the served files only when every
-check has passed: a refused export leaves them as they were.
+Nor is a worse model served by accident: a digit model that reads more of MNIST's
+validation digits wrong in onnxruntime than the served one, by more than
+MAX_MORE_ERRORS (the count in the card beside the ONNX file it would replace, when
+that card describes that file), is refused, unless --allow-worse. The gate reads
+validation, not the test set: which model is served is a choice, and the test set
+only reports. Both models are converted and checked in a staging folder inside the
+artifacts folder, and moved over the served files only when every check has passed:
+a refused export leaves them as they were.
 """
 
 import argparse
@@ -47,11 +50,12 @@ from drawings.numbers import SPACINGS, written_number
 
 OPSET = 17
 TEST_NON_DIGITS = 2_000  # of each: kinds trained on, kinds held out, several digits
+SEED = 0  # of the test non-digits: not one of drawings.TRAINING_SEEDS
 CARRIED = ("test_accuracy", "per_class_accuracy", "confusion_matrix", "test_calibration_error", "temperature",
            "val_accuracy", "parameters", "epochs", "best_epoch", "wall_time_seconds", "augment")  # from metrics.json
 MAX_PROBABILITY_DIFFERENCE = 1e-4
 MIN_ARGMAX_AGREEMENT = 0.9999
-MAX_ACCURACY_DROP = 0.0005  # below the served digit model's test accuracy: 0.05 points, 5 of the 10,000 digits
+MAX_MORE_ERRORS = 2  # validation digits read wrong beyond the served digit model's: 0.04 points of 5,000
 
 
 class ExportError(Exception):
@@ -144,23 +148,23 @@ def export(spec: contract.Model, artifacts: Path, staging: Path, images: np.ndar
     return describe(session, onnx_path, parity), probabilities
 
 
-def served_accuracy(artifacts: Path) -> float | None:
-    """The test accuracy of the digit model served from `artifacts`: its card's, if the
-    card there describes the ONNX file there (the same sha256); else None."""
+def served_errors(artifacts: Path) -> int | None:
+    """The validation digits the digit model served from `artifacts` reads wrong: its
+    card's count, if the card there describes the ONNX file there (the same sha256); else None."""
     onnx_path, card_path = artifacts / contract.DIGITS.onnx_file, artifacts / contract.DIGITS.card_file
     if not (onnx_path.is_file() and card_path.is_file()):
         return None
     card = json.loads(card_path.read_text())
     if card.get("sha256") != hashlib.sha256(onnx_path.read_bytes()).hexdigest():
         return None
-    return card.get("test_accuracy")
+    return card.get("validation_errors")
 
 
-def check_not_worse(accuracy: float, served: float | None) -> None:
-    """Raises ExportError if `accuracy` is more than MAX_ACCURACY_DROP below `served`."""
-    if served is not None and round(served - accuracy, 6) > MAX_ACCURACY_DROP:
-        raise ExportError(f"test accuracy {accuracy:.2%} in onnxruntime is {(served - accuracy) * 100:.2f} points "
-                          f"below the served model's {served:.2%} (at most {MAX_ACCURACY_DROP * 100:.2f} allowed)")
+def check_not_worse(errors: int, served: int | None) -> None:
+    """Raises ExportError if `errors` is more than MAX_MORE_ERRORS above `served`."""
+    if served is not None and errors - served > MAX_MORE_ERRORS:
+        raise ExportError(f"{errors} of the {mnist.VALIDATION_SIZE:,} validation digits read wrong in onnxruntime, "
+                          f"{errors - served} more than the served model (at most {MAX_MORE_ERRORS} more allowed)")
 
 
 def main(argv=None):
@@ -169,18 +173,19 @@ def main(argv=None):
     parser.add_argument("--artifacts", type=Path, default=contract.ARTIFACTS,
                         help="directory holding the .keras files; the ONNX files and cards go there")
     parser.add_argument("--allow-worse", action="store_true",
-                        help="export a digit model less accurate than the one served from --artifacts")
+                        help="export a digit model that reads validation worse than the one served from --artifacts")
     args = parser.parse_args(argv)
     try:
         data = mnist.load(args.data)
     except mnist.MnistError as error:
         sys.exit(f"error: {error}")
 
-    test_sets = {"test digits": data.test_images.astype(np.float32) / 255,
-                 "non-digits (kinds trained on)": nondigits.fields(TEST_NON_DIGITS, 0, nondigits.TRAINED, data.test_images)[0],
-                 "non-digits (kinds held out)": nondigits.fields(TEST_NON_DIGITS, 0, nondigits.HELD_OUT, data.test_images)[0],
-                 "several digits": nondigits.several_digits(data.test_images, data.test_labels, TEST_NON_DIGITS, 0)[0]}
-    served = None if args.allow_worse else served_accuracy(args.artifacts)  # read before anything is replaced
+    digits, labels = data.test_images, data.test_labels
+    test_sets = {"test digits": digits.astype(np.float32) / 255,
+                 "non-digits (kinds trained on)": nondigits.fields(TEST_NON_DIGITS, SEED, nondigits.TRAINED, digits)[0],
+                 "non-digits (kinds held out)": nondigits.fields(TEST_NON_DIGITS, SEED, nondigits.HELD_OUT, digits)[0],
+                 "several digits": nondigits.several_digits(digits, labels, TEST_NON_DIGITS, SEED)[0]}
+    served = None if args.allow_worse else served_errors(args.artifacts)  # read before anything is replaced
     with tempfile.TemporaryDirectory(prefix=".export-", dir=args.artifacts) as staging:
         staging = Path(staging)
         export_both(args.artifacts, staging, data, test_sets, served)
@@ -193,7 +198,12 @@ def main(argv=None):
 def export_both(artifacts: Path, staging: Path, data: mnist.Mnist, test_sets: dict[str, np.ndarray],
                 served: float | None) -> None:
     """Both models' ONNX files and cards in `staging`, every check passed."""
-    card, probabilities = export(contract.DIGITS, artifacts, staging, np.concatenate(list(test_sets.values()))[..., None])
+    validation = data.train_images[-mnist.VALIDATION_SIZE:].astype(np.float32) / 255
+    card, probabilities = export(contract.DIGITS, artifacts, staging,
+                                 np.concatenate([validation, *test_sets.values()])[..., None])
+    on_validation, probabilities = probabilities[:len(validation)], probabilities[len(validation):]
+    card["validation_errors"] = int((on_validation[:, :contract.NOT_A_DIGIT].argmax(1)
+                                     != data.train_labels[-mnist.VALIDATION_SIZE:]).sum())
     card["input_convention"] = "float32 in [0, 1], white ink on black, digit box 20x20 centred by mass in 28x28"
     card["outputs_meaning"] = [str(digit) for digit in range(10)] + ["not a digit", "several digits"]
     card["verdicts"] = verdict_shares(test_sets, probabilities)
@@ -201,9 +211,10 @@ def export_both(artifacts: Path, staging: Path, data: mnist.Mnist, test_sets: di
                                    == data.test_labels).mean())
     trained = json.loads((artifacts / contract.DIGITS.metrics_file).read_text())
     card["training"] = {key: trained[key] for key in CARRIED}
-    print(f"digits: onnxruntime test accuracy {card['test_accuracy']:.4%}; verdicts {card['verdicts']}")
+    print(f"digits: in onnxruntime, {card['validation_errors']} validation digits wrong, test accuracy "
+          f"{card['test_accuracy']:.4%}; verdicts {card['verdicts']}")
     try:
-        check_not_worse(card["test_accuracy"], served)
+        check_not_worse(card["validation_errors"], served)
     except ExportError as error:
         sys.exit(f"error: digits: {error}: nothing written; --allow-worse exports it anyway")
     write_card(contract.DIGITS, staging, card)
@@ -218,8 +229,7 @@ def verdict_shares(test_sets: dict[str, np.ndarray], probabilities: np.ndarray) 
     """For each test set, the share of its pictures given each verdict."""
     shares, start = {}, 0
     for name, images in test_sets.items():
-        verdicts = [contract.verdict(p) for p in probabilities[start:start + len(images)]]
-        shares[name] = {verdict: round(verdicts.count(verdict) / len(verdicts), 5) for verdict in contract.VERDICTS}
+        shares[name] = contract.shares([contract.verdict(p) for p in probabilities[start:start + len(images)]])
         start += len(images)
     return shares
 

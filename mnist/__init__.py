@@ -35,6 +35,7 @@ FILES = {
 # The last training images, never trained on: models, recipes and settings are chosen on
 # them (train/, bench/candidate.py), and the test set is read only to report.
 VALIDATION_SIZE = 5_000
+TRAINING_DIGITS = FILES["train-images-idx3-ubyte"][1] - VALIDATION_SIZE  # the ones trained on
 
 
 class MnistError(Exception):

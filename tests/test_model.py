@@ -7,18 +7,25 @@ import numpy as np
 import onnxruntime
 
 import contract
+import mnist
 from tests.conftest import ROOT
 
 ARTIFACTS = ROOT / "artifacts"
 
 
-def test_committed_onnx_model_scores_at_least_99_5_percent_on_the_full_test_set(data):
-    """Argmax over the ten digits. (The aim is 99.70%; the README says where it stands.)"""
+def test_committed_onnx_model_reads_what_its_card_says(data):
+    """Argmax over the ten digits: at least 99.5% of the test set (the aim is 99.70%; the
+    README says where it stands), and the card's figures are the ONNX file's own."""
     session = onnxruntime.InferenceSession(ARTIFACTS / "mnist.onnx", providers=["CPUExecutionProvider"])
-    images = data.test_images[..., None].astype(np.float32) / 255
-    probs = session.run(["probs"], {"image": images})[0]
-    accuracy = (probs[:, :contract.NOT_A_DIGIT].argmax(1) == data.test_labels).mean()
-    assert accuracy >= 0.995, f"test accuracy {accuracy:.4%}"
+    card = json.loads((ARTIFACTS / "model.json").read_text())
+
+    def read(images):
+        return session.run(["probs"], {"image": images[..., None].astype(np.float32) / 255})[0][:, :contract.NOT_A_DIGIT].argmax(1)
+
+    accuracy = (read(data.test_images) == data.test_labels).mean()
+    assert accuracy == card["test_accuracy"] and accuracy >= 0.995, f"test accuracy {accuracy:.4%}"
+    validation = slice(-mnist.VALIDATION_SIZE, None)
+    assert (read(data.train_images[validation]) != data.train_labels[validation]).sum() == card["validation_errors"]
 
 
 def test_model_contract_and_size():
@@ -36,7 +43,7 @@ def test_model_contract_and_size():
 def test_model_card_and_metrics_describe_the_committed_model(data):
     card = json.loads((ARTIFACTS / "model.json").read_text())
     assert card["sha256"] == hashlib.sha256((ARTIFACTS / "mnist.onnx").read_bytes()).hexdigest()
-    assert card["test_accuracy"] >= 0.995 and card["parity"]["max_probability_difference"] < 1e-4
+    assert card["parity"]["max_probability_difference"] < 1e-4
     assert card["outputs_meaning"][contract.NOT_A_DIGIT:] == ["not a digit", "several digits"]
     metrics = json.loads((ARTIFACTS / "metrics.json").read_text())
     assert metrics["data_md5"] == data.md5

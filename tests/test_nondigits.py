@@ -20,9 +20,13 @@ def as_document(drawing: pen.Strokes) -> dict:
             "height": drawing.height, "brush": drawing.brush}
 
 
+def same_strokes(parsed: pen.Strokes, drawing: pen.Strokes) -> bool:
+    return (parsed[1:] == drawing[1:] and len(parsed.paths) == len(drawing.paths)
+            and all(np.array_equal(a, b) for a, b in zip(parsed.paths, drawing.paths)))
+
+
 def test_held_out_kinds_are_kinds_that_never_train():
     assert set(HELD_OUT) <= set(KINDS) and len(HELD_OUT) >= 2
-    assert set(TRAINED) == set(KINDS) - set(HELD_OUT)
     assert set(nondigits.HELD_OUT_LETTERS) < set(nondigits.LETTERS)
     rng = np.random.default_rng(0)
     held_out = {id(nondigits.LETTERS[name]) for name in nondigits.HELD_OUT_LETTERS}
@@ -75,7 +79,7 @@ def test_every_kind_is_valid_strokes_inked_inside_the_pad(kind):
             assert all(xy.dtype == np.float64 and xy.ndim == 2 and xy.shape[1] == 2 for xy in drawing.paths)
             assert np.isfinite(points).all()
             assert (points - drawing.brush / 2 >= 0).all() and (points + drawing.brush / 2 <= pad).all()
-            assert strokes.parse(as_document(drawing)) is not None  # the server takes it as it is
+            assert same_strokes(strokes.parse(as_document(drawing)), drawing)  # the server takes it as it is
             assert pen.draw(drawing, preprocess.WORK_SIDE).max() == 1
 
 
@@ -110,4 +114,4 @@ def test_every_digit_has_a_plain_style_and_styles_are_valid_strokes():
         drawing = styles.sketch_digit(digit, style, rng)
         points = np.concatenate(drawing.paths)
         assert np.isfinite(points).all() and points.min() >= 0 and points.max() <= drawing.width
-        assert strokes.parse(as_document(drawing)) is not None
+        assert same_strokes(strokes.parse(as_document(drawing)), drawing)

@@ -30,7 +30,7 @@ import contract
 import lines
 import mnist
 from drawings.numbers import written_number
-from train.train import conv_bn, start_run
+from train.train import conv_bn, start_run, warm_up_then_cosine
 
 LENGTHS = (1, 2, 3, 4, 5, 6)
 SPACINGS_WRITTEN = ("apart", "close", "touching", "touching")  # touching digits are the hard ones: half the numbers
@@ -126,9 +126,8 @@ def main(argv=None):
     val_truth = ["".join(map(str, number)) for number in val_y]
     model = build_model()
     logits = keras.Model(model.input, model.get_layer("logits").output)  # the same layers: CTC wants logits
-    steps = args.epochs * -(-len(train_x) // args.batch_size)
-    optimizer = keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(
-        0.0, decay_steps=steps - steps // 10, warmup_target=args.learning_rate, warmup_steps=steps // 10))
+    optimizer = keras.optimizers.Adam(warm_up_then_cosine(args.epochs * -(-len(train_x) // args.batch_size),
+                                                          args.learning_rate))
     model.summary()
     print(f"{len(train_x)} training numbers, {len(val_x)} for validation")
 

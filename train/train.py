@@ -39,6 +39,7 @@ from keras import layers
 
 import contract
 import mnist
+import drawings
 from drawings import nondigits, styles
 from train import augment, corrections, plots
 
@@ -118,6 +119,13 @@ def as_they_are(made: dict, batch_size: int, seed: int) -> tf.data.Dataset:
     return shuffled(*made["train"], batch_size, seed).prefetch(tf.data.AUTOTUNE)
 
 
+def warm_up_then_cosine(steps: int, peak: float) -> keras.optimizers.schedules.LearningRateSchedule:
+    """The learning rate over `steps`: up from 0 to `peak` in the first tenth, then down
+    to 0 along a cosine."""
+    return keras.optimizers.schedules.CosineDecay(0.0, decay_steps=steps - steps // 10, warmup_target=peak,
+                                                  warmup_steps=steps // 10)
+
+
 def in_float32(model: keras.Model) -> keras.Model:
     """The same model computing in float32, as it is exported and served."""
     keras.config.set_dtype_policy("float32")
@@ -143,15 +151,6 @@ def cross_entropy(logits: np.ndarray, labels: np.ndarray) -> float:
     shifted = logits - logits.max(axis=1, keepdims=True)
     log_probabilities = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
     return float(-log_probabilities[np.arange(len(labels)), labels].mean())
-
-
-def calibration_error(confidences: np.ndarray, correct: np.ndarray, bins: int = 15) -> float:
-    """Expected calibration error: the gap between confidence and accuracy, averaged
-    over equal-width confidence bins, weighted by how many answers fall in each."""
-    which = np.minimum((confidences * bins).astype(int), bins - 1)
-    gaps = [abs(confidences[which == b].mean() - correct[which == b].mean()) * (which == b).sum()
-            for b in range(bins) if (which == b).any()]
-    return float(sum(gaps) / len(confidences))
 
 
 def fastest_precision(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
@@ -188,8 +187,10 @@ def main(argv=None):
     parser.add_argument("--clean-epochs", type=int, default=0,
                         help="the last epochs train on the pictures as they are, not augmented (measured, not kept: "
                              "the model then reads drawn digits worse; README)")
-    parser.add_argument("--limit", type=int, help="train on the first N images only (quick runs)")
-    parser.add_argument("--seed", type=int, default=1, help="fixed seed for weights, shuffling, augmentation")
+    parser.add_argument("--limit", type=int, help="train on the first N images only (quick runs); "
+                                                     f"at most {mnist.TRAINING_DIGITS:,}, the rest validate")
+    parser.add_argument("--seed", type=int, default=1,
+                        help="fixed seed for weights, shuffling, augmentation and the pictures drawn to train on")
     parser.add_argument("--augment", default=",".join(augment.CHOSEN),
                         help=f"comma-separated changes to training images, of {', '.join(augment.CHOICES)}")
     parser.add_argument("--out", type=Path, default=contract.ARTIFACTS, help="directory for the artifacts")
@@ -198,6 +199,12 @@ def main(argv=None):
     parser.add_argument("--compare", action="store_true",
                         help="a run to compare settings: validation figures only, the test set is not read")
     args = parser.parse_args(argv)
+    if args.limit is not None and not 0 < args.limit <= mnist.TRAINING_DIGITS:
+        parser.error(f"--limit: from 1 to {mnist.TRAINING_DIGITS:,}: the last {mnist.VALIDATION_SIZE:,} "
+                     "training images are the validation set")
+    if not {args.seed, args.seed + 1} <= set(drawings.TRAINING_SEEDS):
+        parser.error(f"--seed: from {drawings.TRAINING_SEEDS.start} to {drawings.TRAINING_SEEDS.stop - 2}: "
+                     "other seeds draw the non-digits the model is measured on")
     if not 0 <= args.clean_epochs < args.epochs:
         parser.error(f"--clean-epochs: from 0 to one less than --epochs ({args.epochs})")
     data = start_run(args)
@@ -213,9 +220,7 @@ def main(argv=None):
     made = examples(data, args.limit, args.seed, learned)
     train, val = datasets(made, args.batch_size, choices, args.seed)
     train_size, val_size = len(made["train"][1]), len(made["val"][1])
-    steps = args.epochs * -(-train_size // args.batch_size)
-    schedule = keras.optimizers.schedules.CosineDecay(
-        0.0, decay_steps=steps - steps // 10, warmup_target=args.learning_rate, warmup_steps=steps // 10)
+    schedule = warm_up_then_cosine(args.epochs * -(-train_size // args.batch_size), args.learning_rate)
     keras.config.set_dtype_policy(args.precision)  # the model's layers only: the augmenter is already built
     model = build_model()
     optimizer = keras.optimizers.AdamW(schedule, weight_decay=args.weight_decay)
@@ -264,7 +269,7 @@ def main(argv=None):
         "per_class_accuracy": (confusion.diagonal() / confusion.sum(axis=1)).round(5).tolist(),
         "confusion_matrix": confusion.tolist(),
         "test_not_one_digit": float((probabilities[:, contract.NOT_A_DIGIT:].sum(axis=1) > 0.5).mean()),
-        "test_calibration_error": round(calibration_error(confidences, predicted == data.test_labels), 5),
+        "test_calibration_error": round(contract.calibration_error(confidences, predicted == data.test_labels), 5),
         "temperature": round(temperature, 4),
         "val_accuracy": validation,
         "best_val_accuracy": float(max(history["val_accuracy"])),
