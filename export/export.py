@@ -196,7 +196,7 @@ def main(argv=None):
 
 
 def export_both(artifacts: Path, staging: Path, data: mnist.Mnist, test_sets: dict[str, np.ndarray],
-                served: float | None) -> None:
+                served: int | None) -> None:
     """Both models' ONNX files and cards in `staging`, every check passed."""
     validation = data.train_images[-mnist.VALIDATION_SIZE:].astype(np.float32) / 255
     card, probabilities = export(contract.DIGITS, artifacts, staging,

@@ -38,8 +38,8 @@ import tensorflow as tf
 from keras import layers
 
 import contract
-import mnist
 import drawings
+import mnist
 from drawings import nondigits, styles
 from train import augment, corrections, plots
 
