@@ -480,8 +480,9 @@ def reading(drawn: bytes | pen.Strokes, label: str) -> dict:
 
 def plain_png(picture: bytes) -> bytes:
     """The picture as the server decoded it (upright; a large JPEG at the reduced scale
-    it is read at, preprocess.DETAIL_SIDE px on its longer side or more) as a PNG of its pixels alone: the EXIF of a phone
-    (where, when, which phone), colour profiles and text are left behind."""
+    it is read at, preprocess.DETAIL_SIDE px on its longer side or more) as a PNG of its
+    pixels alone: the EXIF of a phone (where, when, which phone), colour profiles and
+    text are left behind."""
     def encode():
         with preprocess.decode(picture) as image:
             plain = image if image.mode in PNG_MODES else image.convert("RGBA" if image.has_transparency_data else "RGB")
