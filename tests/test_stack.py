@@ -197,7 +197,7 @@ def test_a_burst_past_the_rate_limit_is_answered_429_in_json():
 
 def test_batches_have_a_tighter_limit_than_other_requests(running_stack, drawing):
     """However generous the limit on requests, a client's batches pass one a second
-    (three at once): each may cost the service a CPU-second."""
+    (three at once): each may cost the service a quarter of a CPU-second."""
     one = {"images": [base64.b64encode(drawing[0]).decode()]}
     answers = [requests.post(running_stack.url + "/api/predict/batch", json=one, timeout=30) for _ in range(6)]
     statuses = [answer.status_code for answer in answers]
