@@ -638,7 +638,7 @@ for (const radio of document.querySelectorAll('input[name="mode"]')) {
 
 // Keys for the pad, not for a field being typed in: there Escape and Ctrl+Z are the field's.
 document.addEventListener("keydown", (event) => {
-  if (event.target.closest("input:not([type=radio]):not([type=checkbox]), textarea")) return;
+  if (event.target.matches("textarea, input:not([type=radio], [type=checkbox], [type=file])")) return;
   if (event.key === "Escape") clear();
   else if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "z") {
     event.preventDefault();
