@@ -97,6 +97,7 @@ def test_compose_runs_the_template_in_front_of_the_service():
     assert nginx["depends_on"]["serve"]["condition"] == "service_healthy"
     # The service counts corrections by the client nginx names (deploy/nginx.conf.template).
     assert serve["environment"]["TRUSTED_PROXY"] == "*"
+    assert int(serve["environment"]["WORKERS"]) == serve["cpus"]  # not the host's cores
     assert "proxy_set_header X-Forwarded-For   $remote_addr;" in TEMPLATE.read_text()
 
 
