@@ -55,8 +55,7 @@ class Validation(NamedTuple):
 def validation_set(data: mnist.Mnist, count: int = mnist.VALIDATION_SIZE, per_spacing: int = NUMBERS) -> Validation:
     """The first `count` validation digits, drawn, and `per_spacing` numbers of them
     written apart and close."""
-    first = len(data.train_labels) - mnist.VALIDATION_SIZE
-    images, labels = data.train_images[first:first + count], data.train_labels[first:first + count]
+    images, labels = (array[:count] for array in data.validation)
     drawn = np.stack([preprocess.from_bytes(png) for png in drawings.canvases(images, seed=0)])
     written = {spacing: [(png, truth) for png, truth, _
                          in numbers(images, labels, per_spacing, NUMBER_SEED, spacing, LENGTHS)]

@@ -198,12 +198,11 @@ def main(argv=None):
 def export_both(artifacts: Path, staging: Path, data: mnist.Mnist, test_sets: dict[str, np.ndarray],
                 served: int | None) -> None:
     """Both models' ONNX files and cards in `staging`, every check passed."""
-    validation = data.train_images[-mnist.VALIDATION_SIZE:].astype(np.float32) / 255
+    validation, validation_labels = data.validation
     card, probabilities = export(contract.DIGITS, artifacts, staging,
-                                 np.concatenate([validation, *test_sets.values()])[..., None])
+                                 np.concatenate([validation.astype(np.float32) / 255, *test_sets.values()])[..., None])
     on_validation, probabilities = probabilities[:len(validation)], probabilities[len(validation):]
-    card["validation_errors"] = int((on_validation[:, :contract.NOT_A_DIGIT].argmax(1)
-                                     != data.train_labels[-mnist.VALIDATION_SIZE:]).sum())
+    card["validation_errors"] = int((on_validation[:, :contract.NOT_A_DIGIT].argmax(1) != validation_labels).sum())
     card["input_convention"] = "float32 in [0, 1], white ink on black, digit box 20x20 centred by mass in 28x28"
     card["outputs_meaning"] = [str(digit) for digit in range(10)] + ["not a digit", "several digits"]
     card["verdicts"] = verdict_shares(test_sets, probabilities)

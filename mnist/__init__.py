@@ -53,6 +53,11 @@ class Mnist:
     source: str
     md5: dict
 
+    @property
+    def validation(self) -> tuple[np.ndarray, np.ndarray]:
+        """The validation digits and their labels: the last VALIDATION_SIZE training images."""
+        return self.train_images[-VALIDATION_SIZE:], self.train_labels[-VALIDATION_SIZE:]
+
 
 def load(data_dir=None) -> Mnist:
     """The four MNIST arrays from the first source that has them (see module doc)."""

@@ -97,8 +97,9 @@ def report(learned: Corrections, new_probabilities: np.ndarray, artifacts: Path 
         report |= {"served_model": card["sha256"][:12], "served_test_accuracy": card["test_accuracy"]}
     if len(learned.holdout_y):
         report["holdout_accuracy"] = float((new_probabilities.argmax(axis=1) == learned.holdout_y).mean())
-    if len(learned.holdout_y) and card:
-        session = onnxruntime.InferenceSession(served, providers=["CPUExecutionProvider"])
-        served_probabilities = session.run([contract.DIGITS.output_name], {contract.DIGITS.input_name: learned.holdout_x})[0]
-        report["served_holdout_accuracy"] = float((served_probabilities.argmax(axis=1) == learned.holdout_y).mean())
+        if card:
+            session = onnxruntime.InferenceSession(served, providers=["CPUExecutionProvider"])
+            feed = {contract.DIGITS.input_name: learned.holdout_x}
+            served_probabilities = session.run([contract.DIGITS.output_name], feed)[0]
+            report["served_holdout_accuracy"] = float((served_probabilities.argmax(axis=1) == learned.holdout_y).mean())
     return report

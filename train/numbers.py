@@ -121,8 +121,7 @@ def main(argv=None):
 
     images, labels, held_out = data.train_images, data.train_labels, mnist.VALIDATION_SIZE
     train_x, train_y = written_lines(images[:-held_out], labels[:-held_out], args.numbers, args.seed)
-    val_x, val_y = written_lines(images[-held_out:], labels[-held_out:],
-                                 min(VALIDATION_NUMBERS, max(args.numbers // 10, 60)), args.seed + 1)
+    val_x, val_y = written_lines(*data.validation, min(VALIDATION_NUMBERS, max(args.numbers // 10, 60)), args.seed + 1)
     val_truth = ["".join(map(str, number)) for number in val_y]
     model = build_model()
     logits = keras.Model(model.input, model.get_layer("logits").output)  # the same layers: CTC wants logits
