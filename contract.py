@@ -13,6 +13,7 @@ any size: a line is as wide as the number.
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -63,10 +64,25 @@ def shares(verdicts: list[str]) -> dict[str, float]:
     return {name: round(verdicts.count(name) / len(verdicts), 5) for name in VERDICTS}
 
 
+class ConfidenceBins(NamedTuple):
+    """Answers in equal-width bins of their confidence: how many fall in each, and
+    each bin's mean confidence and share right (0 where a bin is empty)."""
+    counts: np.ndarray
+    confidence: np.ndarray
+    accuracy: np.ndarray
+
+
+def confidence_bins(confidences: np.ndarray, correct: np.ndarray, bins: int = 15) -> ConfidenceBins:
+    """The bins both the calibration error and the reliability diagram (train/plots.py) are made of."""
+    which = np.minimum((confidences * bins).astype(int), bins - 1)
+    counts = np.bincount(which, minlength=bins)
+    mean = [np.bincount(which, weights=values, minlength=bins) / np.maximum(counts, 1)
+            for values in (confidences, correct)]
+    return ConfidenceBins(counts, *mean)
+
+
 def calibration_error(confidences: np.ndarray, correct: np.ndarray, bins: int = 15) -> float:
     """Expected calibration error: the gap between confidence and accuracy, averaged
     over equal-width confidence bins, weighted by how many answers fall in each."""
-    which = np.minimum((confidences * bins).astype(int), bins - 1)
-    gaps = [abs(confidences[which == b].mean() - correct[which == b].mean()) * (which == b).sum()
-            for b in range(bins) if (which == b).any()]
-    return float(sum(gaps) / len(confidences))
+    binned = confidence_bins(confidences, correct, bins)
+    return float((np.abs(binned.confidence - binned.accuracy) * binned.counts).sum() / len(confidences))

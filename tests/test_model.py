@@ -5,6 +5,7 @@ import json
 
 import numpy as np
 import onnxruntime
+import pytest
 
 import contract
 from tests.conftest import ROOT
@@ -53,3 +54,15 @@ def test_model_card_and_metrics_describe_the_committed_model(data):
     assert card["training"]["temperature"] == metrics["temperature"]
     for plot in ("training-curves.png", "confusion-matrix.png", "reliability.png"):
         assert (ARTIFACTS / plot).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_calibration_error_weighs_each_confidence_bin_by_its_answers():
+    """Two bins of two answers: 95% sure and right half the time, 55% sure and always
+    right. Each is 0.45 off, so the error is 0.45; the reliability diagram's bars are
+    the same bins."""
+    confidences, right = np.array([0.95, 0.95, 0.55, 0.55]), np.array([True, False, True, True])
+    binned = contract.confidence_bins(confidences, right)
+    assert binned.counts[[8, 14]].tolist() == [2, 2] and binned.counts.sum() == 4
+    assert binned.accuracy[[8, 14]].tolist() == [1.0, 0.5]
+    assert contract.calibration_error(confidences, right) == pytest.approx(0.45)
+    assert contract.calibration_error(np.array([0.5, 1.0]), np.array([False, True])) == pytest.approx(0.25)

@@ -1,10 +1,13 @@
-"""The two pictures of a training run: learning curves and the test confusion matrix."""
+"""The three pictures of a training run: learning curves, the test confusion matrix and
+the reliability diagram."""
 
 import matplotlib
 
 matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np
+
+import contract
 
 
 def training_curves(history: dict, path) -> None:
@@ -45,10 +48,8 @@ def reliability(confidences: np.ndarray, correct: np.ndarray, path, bins: int = 
     """How often the answer is right against how sure the model said it was, in
     confidence bins: a calibrated model's bars sit on the diagonal. Beside it, how
     many answers fall in each bin (nearly all near 1, so on a log scale)."""
-    which = np.minimum((confidences * bins).astype(int), bins - 1)
+    counts, _, accuracy = contract.confidence_bins(confidences, correct, bins)
     edges = np.arange(bins) / bins
-    counts = np.bincount(which, minlength=bins)
-    accuracy = np.bincount(which, weights=correct, minlength=bins) / np.maximum(counts, 1)
     fig, (ax, count_ax) = plt.subplots(1, 2, figsize=(10, 4.5))
     ax.bar(edges[counts > 0], accuracy[counts > 0], width=1 / bins, align="edge", edgecolor="black", label="accuracy")
     ax.plot([0, 1], [0, 1], "--", color="grey", label="calibrated")
