@@ -42,6 +42,13 @@ def test_drawn_digit_is_read(page, digit, left, top, size):
     assert 20 < lit < 400  # the 28x28 input is shown, ink on black
 
 
+@pytest.mark.parametrize("digit, words", [(8, "It's an 8."), (3, "It's a 3.")])
+def test_the_answer_is_said_in_words(page, digit, words):
+    draw(page, DIGITS[digit], 0.2, 0.15, 0.65)
+    expect(page.locator("#reading")).to_have_text(str(digit))
+    expect(page.get_by_role("status")).to_have_text(words)
+
+
 def test_undo_and_clear_with_buttons_and_keys(page):
     draw(page, DIGITS[1], 0.35, 0.2, 0.6)
     expect(page.locator("#reading")).to_have_text("1")
@@ -90,8 +97,8 @@ def test_a_newer_question_aborts_the_one_in_flight(page):
     held, failed = [], []
     page.on("requestfailed", lambda request: failed.append(request.failure))
     page.route("**/api/predict", lambda route: held.append(route) if not held else route.continue_())
-    draw(page, DIGITS[0], 0.2, 0.2, 0.6)
-    page.wait_for_function("() => document.body.classList.contains('busy')")  # first question unanswered
+    with page.expect_request("**/api/predict"):  # the first question, held unanswered
+        draw(page, DIGITS[0], 0.2, 0.2, 0.6)
     page.click("#predict")
     expect(page.locator("#reading")).to_have_text("0")
     assert len(held) == 1 and failed == ["net::ERR_ABORTED"]

@@ -12,8 +12,8 @@ from playwright.sync_api import expect
 
 from drawings import photographed, png_bytes
 from drawings.numbers import number_picture, written_number
-from tests.webpage import (DIGITS, SHARE, browser, mouse_stroke, page, screenshots, shown,  # noqa: F401 (fixtures)
-                          touch_stroke, with_a_point, write_number)
+from tests.webpage import (DIGITS, SHARE, browser, mouse_stroke, number_strokes, page, screenshots,  # noqa: F401
+                          shown, touch_stroke, with_a_point, write_number)
 
 NUMBERS = ["2026", "1984"]
 UPLOAD_SIDE = 1024  # px: the page sends an upload's longer side at most this long
@@ -146,6 +146,30 @@ def test_undo_clear_and_keys_work_on_numbers(page):
     page.click("#clear")
     expect(page.locator("#message")).to_have_text("Write a number, its digits side by side.")
     expect(page.locator("#copy")).to_be_hidden()
+
+
+def test_an_answer_about_the_drawing_as_it_was_is_never_shown(page):
+    """On a slow network the answer about "1" can come back while the 7 of "17" is being
+    written. It is about a drawing that is gone: it must not be shown beside the new
+    ink, nor offered for a correction, which would label the "1" alone as what follows."""
+    number_mode(page)
+    held = []
+    page.route("**/api/number", lambda route: held.append(route) if not held else route.continue_())
+    one, (seven,) = number_strokes(page, "17")
+    with page.expect_request("**/api/number"):
+        for stroke in one:
+            mouse_stroke(page, stroke)
+    page.mouse.move(*seven[0])
+    page.mouse.down()  # the 7 begun; then the answer about "1" comes
+    held[0].fulfill(response=held[0].fetch())
+    page.wait_for_timeout(300)
+    expect(page.locator("#reading")).not_to_have_text("1")
+    expect(page.locator("#correction")).to_be_hidden()
+    for point in seven[1:]:
+        page.mouse.move(*point)
+    page.mouse.up()
+    expect(page.locator("#reading")).to_have_text("17")
+    expect(page.locator("#correction")).to_be_visible()
 
 
 def test_a_price_is_read_with_its_point_and_corrected_with_one(page, screenshots):

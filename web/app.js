@@ -61,7 +61,7 @@ let mode = "digit";
 const strokes = [];
 let drawingPointer = null;
 let uploaded = null;     // {bitmap, body, size} of an uploaded image: shown on the pad, sent to the server
-let padChanges = 0;      // strokes begun and photos chosen: a photo still decoding when the pad changes is dropped
+let padChanges = 0;      // drawing changes and photos chosen: a photo still decoding when the pad changes is dropped
 let predictTimer = null;
 let inFlight = null;     // AbortController of the request being answered
 let found = [];          // the digits of the number shown, each box in fractions of the picture read
@@ -161,14 +161,27 @@ function forgetBoxes() {
   withdrawCorrection();
 }
 
+/**
+ * The drawing changes (a stroke begun, one undone, the pad cleared): an answer still
+ * on its way is about the drawing as it was, and is dropped, not shown beside the new
+ * ink, where a correction sent for it would label the wrong drawing. The reading shown
+ * stays faded until the new drawing is read.
+ */
+function drawingChanges() {
+  padChanges++;
+  inFlight?.abort();
+  inFlight = null;
+  document.body.classList.add("busy");
+  forgetBoxes();
+}
+
 pad.addEventListener("pointerdown", (event) => {
   if (drawingPointer !== null || (event.pointerType === "mouse" && event.button !== 0)) return;
   event.preventDefault();
   pad.setPointerCapture(event.pointerId);
   drawingPointer = event.pointerId;
-  padChanges++;
+  drawingChanges();
   if (uploaded) { uploaded = null; strokes.length = 0; }
-  forgetBoxes();
   strokes.push([padPoint(event, pad.getBoundingClientRect())]);
   clearTimeout(predictTimer);
   render();
@@ -196,17 +209,17 @@ pad.addEventListener("pointerup", endStroke);
 pad.addEventListener("pointercancel", endStroke);
 
 function undo() {
+  drawingChanges();
   if (uploaded) uploaded = null;
   else strokes.pop();
-  forgetBoxes();
   render();
   schedulePrediction();
 }
 
 function clear() {
+  drawingChanges();
   strokes.length = 0;
   uploaded = null;
-  forgetBoxes();
   render();
   schedulePrediction();
 }
@@ -284,6 +297,7 @@ function predictDrawing() {
   if (uploaded) return;
   if (strokes.length === 0) {
     inFlight?.abort();
+    document.body.classList.remove("busy");
     showHint();
     return;
   }
@@ -327,10 +341,7 @@ async function predictUpload(file) {
   // An image the browser cannot show still goes to the server, which says why it is refused.
   const bitmap = await createImageBitmap(file, { imageOrientation: "from-image" }).catch(() => null);
   const body = bitmap ? await uploadBody(file, bitmap) : file;
-  if (upload !== padChanges) {  // drawn on, or another photo chosen, while this one was decoding: dropped
-    if (drawingPointer !== null || strokes.length) document.body.classList.remove("busy");
-    return;
-  }
+  if (upload !== padChanges) return;  // drawn on, or another photo chosen, while this one was decoding: dropped
   uploaded = bitmap ? { bitmap, body, size: sentSize(bitmap) } : { body };
   strokes.length = 0;
   forgetBoxes();
@@ -438,7 +449,7 @@ function showDigit(answer) {
   } else {
     const [first, second] = values.map((p, d) => [p, d]).sort((a, b) => b[0] - a[0]);
     const unsure = verdict === "unsure";
-    showReading(String(digit), unsure ? `Not sure: ${first[1]} or ${second[1]}?` : `It's a ${digit}.`,
+    showReading(String(digit), unsure ? `Not sure: ${first[1]} or ${second[1]}?` : `It's ${digit === 8 ? "an" : "a"} ${digit}.`,
                 `${percent(sure)} sure`, unsure ? "unsure" : "");
     showBars(values);
   }
