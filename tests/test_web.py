@@ -351,6 +351,26 @@ def test_phone_with_touch(browser, server, screenshots):
     context.close()
 
 
+
+@pytest.mark.parametrize("width, text_px", [(320, 16), (360, 24), (1100, 24)])
+def test_words_fit_a_small_phone_and_the_largest_text(browser, server, width, text_px):
+    """At 320 px, and with the browser's text size at "Very large" (24 px), the page's
+    text follows that setting and every word fits: the buttons' labels and the answer's
+    percentages."""
+    context = browser.new_context(viewport={"width": width, "height": 740})
+    page = context.new_page()
+    cdp = context.new_cdp_session(page)
+    cdp.send("Page.enable")
+    cdp.send("Page.setFontSizes", {"fontSizes": {"standard": text_px}})  # the browser's text size setting
+    page.goto(server.url)
+    assert page.evaluate("() => getComputedStyle(document.body).fontSize") == f"{text_px}px"
+    draw(page, DIGITS[4], 0.2, 0.15, 0.65)
+    expect(page.locator("#reading")).to_have_text("4")
+    assert page.evaluate("() => [...document.querySelectorAll('button, .button, #probabilities .value')]"
+                         ".filter(e => e.offsetParent).every(e => e.scrollWidth <= e.clientWidth)")
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= width
+    context.close()
+
 CONTRAST = """selector => {
     const rgb = text => text.match(/[\\d.]+/g).map(Number);
     const background = element => {
