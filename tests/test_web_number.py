@@ -172,6 +172,38 @@ def test_an_answer_about_the_drawing_as_it_was_is_never_shown(page):
     expect(page.locator("#correction")).to_be_visible()
 
 
+def test_a_drawing_keeps_its_shape_and_boxes_when_the_pad_changes_shape(page):
+    """The wide pad is 3:1 on a desktop and 2:1 in a narrower window (or a phone turned):
+    the ink must not be squeezed with it, and each digit's box must stay on its ink."""
+    number_mode(page)
+    write_number(page, "508")
+    expect(page.locator("#reading")).to_have_text("508")
+
+    def sent():
+        with page.expect_request("**/api/number") as request:
+            page.click("#predict")
+        expect(page.locator("#reading")).to_have_text("508")
+        return request.value.post_data_json
+
+    def shapes(drawing):  # each stroke about its own middle, in pad heights
+        return [(np.array(stroke) - np.array(stroke).mean(axis=0)) / drawing["height"] for stroke in drawing["strokes"]]
+
+    wide = sent()
+    page.set_viewport_size({"width": 650, "height": 800})
+    page.wait_for_function("() => { const { width, height } = document.querySelector('#pad').getBoundingClientRect();"
+                           " return width < 2.1 * height; }")
+    page.wait_for_timeout(100)  # the next frame: boxes placed
+    pad = page.locator("#pad").bounding_box()
+    boxes = [box.bounding_box() for box in page.locator(".box").all()]  # the answer kept: its drawing is the same
+    narrow = sent()
+    assert pad_ratio(page) == pytest.approx(2, abs=0.05) and narrow["width"] == pytest.approx(pad["width"])
+    for before, after in zip(shapes(wide), shapes(narrow), strict=True):
+        assert np.abs(before - after).max() < 0.01
+    in_page = [[(pad["x"] + x, pad["y"] + y) for x, y in stroke] for stroke in narrow["strokes"]]
+    middles = [middle(in_page[:2]), middle(in_page[2:3]), middle(in_page[3:])]  # the 5 is two strokes
+    assert len(boxes) == 3 and all(inside(point, box) for point, box in zip(middles, boxes))
+
+
 def test_a_price_is_read_with_its_point_and_corrected_with_one(page, screenshots):
     """"1.5": a 1, a tap of the pen on its foot a little to the right, then a 5 with room
     left for the point; a correction may be a number with a point too."""

@@ -65,6 +65,7 @@ let padChanges = 0;      // drawing changes and photos chosen: a photo still dec
 let predictTimer = null;
 let inFlight = null;     // AbortController of the request being answered
 let found = [];          // the digits of the number shown, each box in fractions of the picture read
+let strokesAspect = 1;   // the pad's width over its height when the strokes' points were last placed on it
 let copiedTimer = null;
 let answered = null;     // the answer a correction may be sent for: {drawing, predicted, model, key}
 let kept = null;         // {id, token} of the correction sent for it, which can be taken back
@@ -233,14 +234,22 @@ function padAspect() {
 }
 
 /**
- * The strokes moved from a pad `before` times as wide as high to one `after` times:
- * the old pad's height onto the new one's, its middle onto the middle. The ink keeps
- * its shape and its size against the pen, which is as wide a part of either pad's height.
+ * The strokes, kept in fractions of the pad's width and height, moved onto its shape
+ * now if that has changed (Number mode's pad is wider on a desktop than on a phone; a
+ * window resized, a phone turned, a drawing carried to the other mode): the old pad's
+ * height onto the new one's, its middle onto the middle, and the boxes of the number
+ * read in it with them. The ink keeps its shape and its size against the pen, which is
+ * as wide a part of either pad's height.
  */
-function carryStrokes(before, after) {
+function fitStrokesToPad() {
+  const [before, after] = [strokesAspect, padAspect()];
+  strokesAspect = after;
+  const carry = (x) => 0.5 + (x - 0.5) * (before / after);
+  if (strokes.length === 0 || Math.abs(before / after - 1) < 1e-3) return;
   for (const stroke of strokes) {
-    for (const point of stroke) point[0] = 0.5 + (point[0] - 0.5) * (before / after);
+    for (const point of stroke) point[0] = carry(point[0]);
   }
+  for (const { box } of found) [box[0], box[2]] = [carry(box[0]), box[2] * (before / after)];
 }
 
 /**
@@ -249,7 +258,6 @@ function carryStrokes(before, after) {
  * an uploaded picture is read again the new way.
  */
 function setMode(value, keepDrawing = false) {
-  const before = padAspect();
   mode = value;
   document.documentElement.dataset.mode = mode;
   $(`input[name="mode"][value="${mode}"]`).checked = true;
@@ -257,9 +265,9 @@ function setMode(value, keepDrawing = false) {
   try {
     localStorage.setItem("mode", mode);
   } catch {}  // storage refused (a private window, blocked site data): the choice lasts until the page closes
-  if (keepDrawing) carryStrokes(before, padAspect());  // the pad's new shape, laid out by asking
-  else strokes.length = 0;
+  if (!keepDrawing) strokes.length = 0;
   forgetBoxes();
+  fitStrokesToPad();  // the pad's new shape, laid out by asking
   render();
   if (uploaded) askAboutUpload();
   else predictDrawing();
@@ -668,6 +676,9 @@ dropZone.addEventListener("drop", (event) => {
   predictUpload(event.dataTransfer.files[0]);
 });
 
-new ResizeObserver(render).observe(pad);
+new ResizeObserver(() => {
+  fitStrokesToPad();
+  render();
+}).observe(pad);
 matchMedia("(prefers-color-scheme: dark)").addEventListener("change", render);
 setMode(MODES[savedMode()] ? savedMode() : "digit");
