@@ -63,15 +63,21 @@ def ink_to_frame(strokes: Strokes) -> np.ndarray:
     drawing the whole pad 256 px wide as before; the model reads styled digits and
     non-digits drawn either way alike (4,500 of each, from seeds training does not use).
     """
-    points = np.concatenate(strokes.paths)
-    low = np.maximum(points.min(axis=0) - strokes.brush / 2, 0)
-    high = np.minimum(points.max(axis=0) + strokes.brush / 2, (strokes.width, strokes.height))
-    width, height = np.maximum(high - low, 0)
+    low, (width, height) = ink_box(strokes)
     longer = max(width, height)
     if longer == 0:  # no ink on the pad
         return np.zeros((0, 0), dtype=np.float32)
     scale = min(max(1, round(strokes.brush * FRAMED / longer)) / strokes.brush, LARGEST / longer)
     return draw(Strokes([xy - low for xy in strokes.paths], width, height, strokes.brush), longer * scale)
+
+
+def ink_box(strokes: Strokes) -> tuple[np.ndarray, np.ndarray]:
+    """The top-left corner and the size of the box the strokes' ink covers on the pad
+    (the brush's radius around their points, cut off at the pad's edges)."""
+    points = np.concatenate(strokes.paths)
+    low = np.maximum(points.min(axis=0) - strokes.brush / 2, 0)
+    high = np.minimum(points.max(axis=0) + strokes.brush / 2, (strokes.width, strokes.height))
+    return low, np.maximum(high - low, 0)
 
 
 def joints(xy: np.ndarray) -> np.ndarray:

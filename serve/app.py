@@ -63,7 +63,7 @@ MAX_BATCH = 64
 MAX_BATCH_PIXELS = 16_000_000  # decoded pixels of a whole batch
 IMAGE_TYPES = {"image/png", "image/jpeg", "image/webp", "image/gif", "image/bmp", "image/x-ms-bmp"}
 STATUS_OF = {preprocess.UnsupportedImage: 415, preprocess.ImageTooLarge: 413, preprocess.EmptyDrawing: 422,
-             number.TooManyMarks: 422, number.NoDigits: 422}
+             strokes.TooSmall: 422, number.TooManyMarks: 422, number.NoDigits: 422}
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 COUNTED_METHODS = SAFE_METHODS | {"POST", "DELETE"}  # any other method is counted as "other": one series, not one each
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")

@@ -188,7 +188,7 @@ def picture(correction: dict) -> bytes:
     light as the page showed them."""
     if correction["picture"] is not None:
         return bytes(correction["picture"])
-    drawn = pen.draw(strokes.parse(json.loads(correction["strokes"])), SHOWN_SIDE)
+    drawn = pen.draw(strokes.parse(json.loads(correction["strokes"]), smallest=0), SHOWN_SIDE)
     return preprocess.to_png(1 - drawn)
 
 

@@ -5,6 +5,7 @@ what changed is read from the database itself."""
 import base64
 import hashlib
 import io
+import json
 import os
 import subprocess
 
@@ -14,6 +15,7 @@ import requests
 from PIL import Image
 
 from drawings import canvases
+from serve import feedback
 from tests.conftest import ROOT, SERVE_PYTHON, RunningServer
 from tests.test_feedback import NO_LIMIT, ONE, SEVENTEEN, data_url, kept, send, store  # noqa: F401 (fixture)
 
@@ -103,6 +105,14 @@ def test_the_list_shows_the_pending_ones_newest_first_with_their_pictures(admin,
     for query in ({"limit": 0}, {"limit": 101}, {"limit": "ten"}, {"offset": -1}):
         answer = requests.get(admin.url + CORRECTIONS, params=query, headers=AS_ADMIN)
         assert answer.status_code == 400 and answer.json()["error"], query
+
+
+def test_a_tap_kept_before_taps_were_refused_is_still_shown():
+    """A correction is drawn again as it was kept: a tap, refused now as too small to
+    read, may have been kept before."""
+    tap = {"picture": None, "strokes": json.dumps({"strokes": [[[50, 50]]], "width": 100, "height": 100, "brush": 5})}
+    drawn = np.asarray(Image.open(io.BytesIO(feedback.picture(tap))))
+    assert drawn.min() == 0 and drawn.mean() > 200  # a dark dot on light
 
 
 def test_accepted_and_rejected_ones_leave_the_list_and_the_stats_count_them(admin, store):

@@ -68,6 +68,20 @@ def test_no_ink_on_the_pad_is_an_empty_drawing(drawing):
         strokes.parse(document(strokes=drawing))
 
 
+@pytest.mark.parametrize("drawing, across", [
+    ([[[50, 50]]], 1.0),  # a tap of the pen
+    ([[[50, 50]], [[50.5, 50.5]]], 1.1),  # a double tap
+    ([[[50, 50], [57, 50]]], 2.4),  # a dash a little longer than the pen is wide
+])
+def test_ink_smaller_than_a_digit_can_be_drawn_is_refused_as_too_small(drawing, across):
+    with pytest.raises(strokes.TooSmall, match=f"Its ink is {across} pen widths across"):
+        strokes.parse(document(strokes=drawing, brush=5))
+
+
+def test_ink_just_big_enough_is_read():
+    assert strokes.parse(document(strokes=[[[50, 50], [58, 50]]], brush=5))  # 2.6 pen widths across
+
+
 def test_a_valid_document_is_parsed_to_float_arrays():
     parsed = strokes.parse(document(strokes=[[[10, 10], [20.5, 20]], [[30, 40]]]))
     assert [xy.tolist() for xy in parsed.paths] == [[[10, 10], [20.5, 20]], [[30, 40]]]
@@ -89,7 +103,7 @@ def test_horizontal_stroke_is_a_band_brush_wide_with_round_ends():
 
 
 def test_one_point_stroke_is_a_disc():
-    ink = drawn([[[100, 50]]], brush=20)  # a disc 40 px across, centred on (200, 100) px
+    ink = pen.draw(pen.Strokes([np.array([[100.0, 50.0]])], 200, 100, 20), 400)  # a disc 40 px across at (200, 100)
     rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
     assert rows.size == cols.size == 40 and np.array_equal(ink, ink[::-1, ::-1])
     assert abs(ink.sum() / (np.pi * 20 ** 2) - 1) < 0.02
@@ -115,7 +129,7 @@ def test_ink_beyond_the_pad_is_cut_off():
 
 
 def test_a_brush_edge_reaching_into_the_pad_is_ink():
-    ink = drawn([[[-3, 50]]], brush=10)  # the point is off the pad, its disc is not
+    ink = drawn([[[-3, 50]], [[100, 20], [100, 80]]], brush=10)  # the first point is off the pad, its disc is not
     assert ink[100, 0] == 1 and ink[100, 5] == 0
 
 

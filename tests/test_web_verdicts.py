@@ -59,6 +59,21 @@ def test_a_drawing_that_is_no_digit_is_called_so(page, screenshots, shape):
     page.screenshot(path=screenshots / f"verdict-not-a-digit-{shape}.png")
 
 
+@pytest.mark.parametrize("mode", ["Digit", "Number"])
+def test_a_tap_on_the_pad_is_too_small_to_read(page, screenshots, mode):
+    """A double click leaves a dot of ink, which the model read as a confident 0."""
+    page.get_by_role("radio", name=mode).check()
+    box = page.locator("#pad").bounding_box()
+    with page.expect_response(re.compile(r".*/api/(predict|number)$")) as response:
+        page.mouse.dblclick(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    assert response.value.status == 422
+    expect(page.get_by_role("status")).to_contain_text("The drawing is too small to read")
+    expect(page.locator("#reading")).to_have_text(NO_DIGIT)
+    expect(page.locator("#probabilities li.top")).to_have_count(0)
+    settle(page)
+    page.screenshot(path=screenshots / f"too-small-{mode.lower()}.png")
+
+
 def test_a_plain_digit_is_still_read(page, screenshots):
     with page.expect_response("**/api/predict") as response:
         draw(page, DIGITS[7], 0.2, 0.15, 0.65)
