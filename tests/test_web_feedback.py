@@ -63,6 +63,13 @@ def test_a_correction_is_sent_from_the_keyboard(page, server):
     assert sent.value.post_data_json["label"] == "2"
     expect(page.locator("#thanks")).to_contain_text(THANKS)
     assert kept(server) == before + 1
+    # The form went with the button pressed: focus goes on to what came in its place, not to the page's top.
+    expect(page.get_by_role("button", name="Take it back")).to_be_focused()
+    with page.expect_response("**/api/feedback/*"):
+        page.keyboard.press("Enter")
+    expect(page.locator("#thanks")).to_contain_text("Taken back")
+    expect(page.locator("#thanks")).to_be_focused()
+    assert kept(server) == before
 
 
 def test_a_number_is_corrected_by_typing_it(page, server, screenshots):
@@ -120,9 +127,11 @@ def test_a_correction_that_cannot_be_sent_is_offered_again_and_kept_once(page, s
     page.route("**/api/feedback", lambda route: route.abort())
     keys = []
     page.on("request", lambda request: request.url.endswith("/api/feedback") and keys.append(request.post_data_json["key"]))
-    page.locator("#correct-digit button").get_by_text("1", exact=True).click()
+    page.locator("#correct-digit button").get_by_text("1", exact=True).focus()
+    page.keyboard.press("Enter")
     expect(page.locator("#thanks")).to_contain_text("Not sent: cannot reach the server.")
     expect(page.locator("#correction")).to_be_visible()
+    expect(page.locator("#correct-digit button").first).to_be_focused()  # back in the form, to try again
     page.unroute("**/api/feedback")
     page.locator("#correct-digit button").get_by_text("1", exact=True).click()
     expect(page.locator("#thanks")).to_contain_text(THANKS)

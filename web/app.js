@@ -578,9 +578,11 @@ async function sendCorrection(label) {
   const sending = answered;
   const turn = correctionTurn;
   if (!sending) return;
+  const keyboard = correctionForm.contains(document.activeElement);  // focus follows the form's answer
   answered = null;
   correctionForm.hidden = true;
   showThanks("Sending…");
+  if (keyboard) thanks.focus();
   const { drawing, predicted, model, key } = sending;
   let reply = null;
   let failure = "cannot reach the server";
@@ -596,17 +598,21 @@ async function sendCorrection(label) {
   if (reply?.delete_token) {
     kept = { id: reply.id, token: reply.delete_token };
     showThanks("Thank you: it will help the model learn.", true);
+    if (keyboard && document.activeElement === thanks) takeBackButton.focus();
   } else {
     answered = sending;
     correctionForm.hidden = false;
     showThanks(`Not sent: ${failure}.`);
+    if (keyboard && document.activeElement === thanks) (mode === "number" ? numberLabel : digitChoices[0]).focus();
   }
 }
 
 async function takeBack() {
   const taking = kept;
   if (!taking) return;
+  const keyboard = document.activeElement === takeBackButton;
   takeBackButton.hidden = true;
+  if (keyboard) thanks.focus();  // not lost to the page's top as the button goes
   const response = await fetch(`/api/feedback/${taking.id}`, {
     method: "DELETE", headers: { Authorization: `Bearer ${taking.token}` },
   }).catch(() => null);
@@ -616,6 +622,7 @@ async function takeBack() {
     showThanks("Taken back: your drawing is not kept.");
   } else {
     showThanks("Could not take it back. Try again.", true);
+    if (keyboard && document.activeElement === thanks) takeBackButton.focus();
   }
 }
 
