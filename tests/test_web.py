@@ -246,6 +246,12 @@ def test_near_certainty_is_not_rounded_to_certainty(page):
     expect(page.locator("#probabilities .value")).to_have_text(["<0.1%"] * 7 + [">99.9%"] + ["<0.1%"] * 2)
 
 
+def test_an_answer_the_page_cannot_read_is_not_called_a_network_failure(page):
+    page.route("**/api/predict", lambda route: route.fulfill(json={"status": "an answer of some other service"}))
+    draw(page, DIGITS[1], 0.35, 0.2, 0.6)
+    expect(page.locator("#message")).to_have_text("The server's answer could not be read. Try again.")
+
+
 def test_network_failure_is_shown_in_words(browser):
     server = RunningServer("--workers", "1").wait_healthy()
     context = browser.new_context()

@@ -375,8 +375,9 @@ async function ask(body, headers, size, drawing) {
   inFlight = controller;
   const show = mode === "number" ? (answer) => showNumber(answer, size) : showDigit;
   document.body.classList.add("busy");
+  let response = null;
   try {
-    const response = await fetch(MODES[mode].url, { method: "POST", body, headers, signal: controller.signal });
+    response = await fetch(MODES[mode].url, { method: "POST", body, headers, signal: controller.signal });
     const answer = await response.json().catch(() => null);
     if (controller !== inFlight) return;
     if (response.ok && answer) {
@@ -384,7 +385,10 @@ async function ask(body, headers, size, drawing) {
       offerCorrection(drawing, answer);
     } else showError(answer?.error ?? `The server answered ${response.status} ${response.statusText}.`);
   } catch (error) {
-    if (error.name !== "AbortError") showError("Cannot reach the server. Check the connection and try again.");
+    if (error.name === "AbortError") return;
+    showError(response ? "The server's answer could not be read. Try again."
+                       : "Cannot reach the server. Check the connection and try again.");
+    if (response) console.error(error);
   } finally {
     if (controller === inFlight) {
       inFlight = null;
