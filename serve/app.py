@@ -58,7 +58,7 @@ SERVE_DIR = Path(__file__).resolve().parent
 WEB_DIR = SERVE_DIR.parent / "web"
 # A picture costs about 30 ns a pixel to read, and however small, 0.5 ms (a clean drawing)
 # to 4 ms (one read as a photo, whose light is fitted): 256 small photos took a CPU-second,
-# 64 take a quarter of one (make bench, the costliest batch).
+# 64 take a fifth to a quarter of one (make bench, the costliest batch: 0.18 to 0.25 CPU-s).
 MAX_BATCH = 64
 MAX_BATCH_PIXELS = 16_000_000  # decoded pixels of a whole batch
 IMAGE_TYPES = {"image/png", "image/jpeg", "image/webp", "image/gif", "image/bmp", "image/x-ms-bmp"}

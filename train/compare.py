@@ -3,8 +3,9 @@
 Each run trains the digit model with pose augmentation (train/augment.py) and one
 more change, or all of them in the last run, on the first 20,000 training digits for
 4 epochs, and reports its accuracy on the validation split only (`train.train
---compare`: the test set is not read). Writes artifacts/augmentations.json, which the README's table is made
-from. Short runs rank the changes; one full run with the chosen ones makes the model.
+--compare`: the test set is not read). Writes artifacts/augmentations.json, which the
+README's table is made from. Short runs rank the changes; one full run with the chosen
+ones makes the model.
 """
 
 import json
